@@ -1,0 +1,5 @@
+"""The ``fapiao`` CLI entry point."""
+
+from fapiao.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""One module per CLI command (or command group); each registers itself on ``app``."""

@@ -1,0 +1,75 @@
+"""``fapiao plugins``: what is installed, its version, capabilities and load errors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fapiao.cli.app import app, console, emit_json
+from fapiao.plugins import discover
+
+
+def _capabilities(obj: Any) -> dict[str, Any] | None:
+    caps = getattr(obj, "default_capabilities", None)
+    if caps is None:
+        return None
+    return dict(caps.model_dump(mode="json"))
+
+
+@app.command("plugins")
+def plugins_command(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List installed provider and connector plugins (列出已安装插件), broken ones included."""
+    registry = discover()
+    rows: list[dict[str, Any]] = []
+    for kind, plugins in (("provider", registry.providers), ("connector", registry.connectors)):
+        for name, plugin in sorted(plugins.items()):
+            rows.append(
+                {
+                    "kind": kind,
+                    "name": name,
+                    "distribution": plugin.distribution,
+                    "version": plugin.version,
+                    "status": "ok",
+                    "capabilities": _capabilities(plugin.obj),
+                    "error": None,
+                }
+            )
+    for broken in registry.broken:
+        rows.append(
+            {
+                "kind": broken.kind,
+                "name": broken.name,
+                "distribution": broken.distribution,
+                "version": None,
+                "status": "broken",
+                "capabilities": None,
+                "error": broken.error,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="fapiao plugins / 已安装插件")
+    for column in ("kind", "name", "distribution", "version", "status", "capabilities / error"):
+        table.add_column(column)
+    for row in rows:
+        caps = row["capabilities"]
+        detail = (
+            ", ".join(caps["operations"]) + f" · {caps['issuance']} · {caps['status_updates']}"
+            if caps
+            else (row["error"] or "")
+        )
+        status = "[green]ok[/]" if row["status"] == "ok" else "[red]broken[/]"
+        table.add_row(
+            row["kind"],
+            row["name"],
+            row["distribution"] or "",
+            row["version"] or "",
+            status,
+            detail,
+        )
+    console.print(table)

@@ -1,0 +1,127 @@
+"""What plugin authors subclass: the provider base with shared transport and scrubbing.
+
+It sits above the transport layer (it builds the plugin's HTTP client) and below the engine;
+the structural contract itself is ``fapiao.contract.Provider``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from fapiao.contract.capabilities import Capabilities, ProviderInfo
+from fapiao.contract.settings import ProviderSettings
+from fapiao.errors import UnsupportedOperation
+from fapiao.masking import Scrubber
+from fapiao.models import (
+    CallbackResult,
+    Delivery,
+    DeliveryResult,
+    Document,
+    DocumentFormat,
+    Invoice,
+    InvoiceStatus,
+    IssueResult,
+    Operation,
+    Quota,
+    RedConfirmation,
+    RedReversalRequest,
+)
+from fapiao.transport import HttpClientFactory
+
+__all__ = ["ProviderBase"]
+
+SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
+
+
+class ProviderBase(Generic[SettingsT]):
+    """Convenience base: holds settings, the shared HTTP client and the scrubber, and
+    refuses undeclared operations clearly."""
+
+    name: ClassVar[str] = ""
+    info: ClassVar[ProviderInfo]
+    settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
+    default_capabilities: ClassVar[Capabilities]
+
+    def __init__(self, settings: SettingsT, *, http: HttpClientFactory | None = None) -> None:
+        self.settings = settings
+        self.scrubber = Scrubber(secrets=settings.secret_values())
+        self.http_factory = http or HttpClientFactory()
+        self.http = self.http_factory.create(
+            provider=self.name,
+            base_url=settings.resolved_base_url(),
+            timeout=settings.timeout_seconds,
+            max_connections=settings.max_connections,
+            rate_limit_per_second=settings.rate_limit_per_second
+            or self.default_capabilities.rate_limit_per_second,
+            verify=settings.verify_tls,
+            scrub=self.scrub,
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.default_capabilities
+
+    def _unsupported(self, operation: Operation) -> UnsupportedOperation:
+        return UnsupportedOperation(
+            f"provider {self.name!r} does not support {operation.value}",
+            message_zh=f"服务商 {self.name} 不支持操作 {operation.value}",
+            provider=self.name,
+        )
+
+    def require(self, operation: Operation) -> None:
+        """Raise ``UnsupportedOperation`` unless the operation is declared."""
+        if not self.capabilities.supports(operation):
+            raise self._unsupported(operation)
+
+    async def issue(self, invoice: Invoice) -> IssueResult:
+        raise self._unsupported(Operation.ISSUE)
+
+    async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
+        raise self._unsupported(Operation.QUERY)
+
+    async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
+        raise self._unsupported(Operation.RED_APPLY)
+
+    async def red_confirm(
+        self, seller_tax_id: str, confirmation_id: str, *, accept: bool = True
+    ) -> RedConfirmation:
+        raise self._unsupported(Operation.RED_CONFIRM)
+
+    async def red_query(self, seller_tax_id: str, confirmation_id: str) -> RedConfirmation:
+        raise self._unsupported(Operation.RED_QUERY)
+
+    async def red_issue(self, confirmation: RedConfirmation) -> IssueResult:
+        raise self._unsupported(Operation.RED_ISSUE)
+
+    async def cancel(self, seller_tax_id: str, order_id: str) -> InvoiceStatus:
+        raise self._unsupported(Operation.CANCEL)
+
+    async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
+        raise self._unsupported(Operation.DOCUMENTS)
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        raise self._unsupported(Operation.DELIVER)
+
+    async def quota(self, seller_tax_id: str) -> Quota:
+        raise self._unsupported(Operation.QUOTA)
+
+    def verify_callback(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> CallbackResult:
+        raise self._unsupported(Operation.CALLBACK)
+
+    def scrub(self, transcript: str) -> str:
+        """Remove secrets, tokens, tax IDs and phone numbers from a wire transcript.
+
+        Plugins extend this for their own wire format (header names, JSON keys)."""
+        return self.scrubber.scrub(transcript)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> ProviderBase[SettingsT]:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()

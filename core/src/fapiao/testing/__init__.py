@@ -1,0 +1,1 @@
+"""The testing kit for plugin authors: fixtures, servers on loopback and the conformance suite."""
