@@ -90,11 +90,24 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+@lru_cache(maxsize=1)
+def _entry_point_owners() -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(group, name, value) -> (distribution, version); stevedore's cached entry points
+    don't always carry their distribution."""
+    owners: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for dist in md.distributions():
+        for ep in dist.entry_points:
+            if ep.group in (PROVIDER_GROUP, CONNECTOR_GROUP):
+                owners[(ep.group, ep.name, ep.value)] = (dist.metadata["Name"], dist.version)
+    return owners
+
+
 def _dist_of(ep: md.EntryPoint) -> tuple[str | None, str | None]:
     dist = getattr(ep, "dist", None)
-    if dist is None:
-        return None, None
-    return dist.metadata["Name"], dist.version
+    if dist is not None:
+        return dist.metadata["Name"], dist.version
+    owner = _entry_point_owners().get((ep.group, ep.name, ep.value))
+    return owner if owner is not None else (None, None)
 
 
 def _register_hooks(pm: pluggy.PluginManager, obj: Any) -> None:
