@@ -15,6 +15,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 
 def _install_fake_distribution(
     root: Path, name: str, entry_points: str, modules: dict[str, str]
@@ -112,10 +114,7 @@ def test_unknown_provider_name_is_a_clear_config_error() -> None:
     from fapiao.plugins import discover
 
     registry = discover()
-    try:
+    with pytest.raises(ConfigError) as info:
         registry.provider_class("no-such-vendor")
-    except ConfigError as err:
-        assert "no-such-vendor" in err.message_en
-        assert "未知" in err.message_zh
-    else:  # pragma: no cover - the assertion above is the test
-        raise AssertionError("expected ConfigError")
+    assert "no-such-vendor" in info.value.message_en
+    assert "未知" in info.value.message_zh
