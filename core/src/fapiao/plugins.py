@@ -28,6 +28,7 @@ __all__ = [
     "PluginRegistry",
     "discover",
     "get_plugin_manager",
+    "sandbox_starters",
 ]
 
 PROVIDER_GROUP = "fapiao.providers"
@@ -168,3 +169,25 @@ def discover() -> PluginRegistry:
     _load_group(PROVIDER_GROUP, "provider", registry, pm)
     _load_group(CONNECTOR_GROUP, "connector", registry, pm)
     return registry
+
+
+def sandbox_starters() -> tuple[dict[str, Any], list[BrokenPlugin]]:
+    """Sandbox starters advertised by provider plugins (group ``fapiao.sandboxes``)."""
+    from fapiao.contract.sandbox import SANDBOX_GROUP
+
+    failures: list[tuple[md.EntryPoint, BaseException]] = []
+
+    def on_failure(_manager: Any, ep: md.EntryPoint, exc: BaseException) -> None:
+        failures.append((ep, exc))
+
+    manager = ExtensionManager(
+        namespace=SANDBOX_GROUP, invoke_on_load=False, on_load_failure_callback=on_failure
+    )
+    starters = {ext.name: ext.plugin for ext in manager}
+    broken = [
+        BrokenPlugin(
+            "provider", ep.name, ep.value, None, f"sandbox: {type(exc).__name__}: {exc}", ""
+        )
+        for ep, exc in failures
+    ]
+    return starters, broken
