@@ -1,0 +1,47 @@
+"""Shared machinery of provider sandboxes: real servers on loopback, fault injection, signed
+callbacks, invoice numbers and invoice documents (PDF, OFD, XML).
+
+Rendering needs the ``sandbox`` extra (reportlab); it is imported lazily so the rest works
+without it.
+"""
+
+from fapiao.sandboxkit.faults import (
+    FAULT_HEADER,
+    FaultConfig,
+    FaultDecision,
+    FaultHeaderError,
+    FaultInjector,
+    FaultMiddleware,
+    abort_connection,
+    add_latency,
+    fault_admin_routes,
+    fault_error_response,
+    fault_of,
+    parse_fault_header,
+    request_fault,
+)
+from fapiao.sandboxkit.server import RunningServer, run_forever, serve, server_argument_parser
+from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_files
+
+__all__ = [
+    "FAULT_HEADER",
+    "FaultConfig",
+    "FaultDecision",
+    "FaultHeaderError",
+    "FaultInjector",
+    "FaultMiddleware",
+    "RunningServer",
+    "TlsFiles",
+    "abort_connection",
+    "add_latency",
+    "fault_admin_routes",
+    "fault_error_response",
+    "fault_of",
+    "generate_tls_files",
+    "parse_fault_header",
+    "request_fault",
+    "run_forever",
+    "sandbox_tls_files",
+    "serve",
+    "server_argument_parser",
+]
