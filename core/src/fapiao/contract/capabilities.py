@@ -46,6 +46,12 @@ class Capabilities(ValueModel):
     max_query_batch: int = Field(default=50, ge=1)
     max_order_id_length: int = Field(default=64, ge=1)
     rate_limit_per_second: float | None = Field(default=None, gt=0)
+    order_visibility_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="after an accepted issue request, how long a query by order id may still "
+        "answer 'not found'; only after this may an unseen order be resubmitted",
+    )
     idempotent_operations: frozenset[Operation] = Field(
         default=frozenset(
             {Operation.QUERY, Operation.RED_QUERY, Operation.DOCUMENTS, Operation.QUOTA}
