@@ -25,6 +25,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidStateTransition",
     "InvalidTaxId",
+    "LedgerUnavailable",
     "NotFound",
     "OutcomeUnknown",
     "ProviderError",
@@ -259,6 +260,16 @@ class ConfigError(FapiaoError):
     code = "CONFIG_ERROR"
     default_zh = "配置有误"
     default_en = "configuration error"
+
+
+class LedgerUnavailable(FapiaoError):
+    """The ledger database failed (unreachable, locked, commit error): the change was not
+    acknowledged, so nothing that depends on it (such as sending to the provider) may go on."""
+
+    code = "LEDGER_UNAVAILABLE"
+    default_zh = "账本数据库不可用，本次变更未确认记录"
+    default_en = "the ledger database is unavailable; the change was not acknowledged"
+    default_retryable = True
 
 
 class SecretError(FapiaoError):
