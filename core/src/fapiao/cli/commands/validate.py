@@ -1,0 +1,263 @@
+"""``fapiao validate FILE``: check canonical invoices (JSON or JSON Lines) before issuing.
+
+Reads one JSON object, a JSON array of objects, or JSON Lines (streamed line by line), and
+for each invoice prints its computed totals, 大写金额 and every issue with its field path,
+going on to the end of the file whatever it meets. Exit status: 0 all valid (warnings
+allowed), 1 some invoice invalid, 2 the file cannot be read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from fapiao.cli.app import app, console, emit_json, fail
+from fapiao.errors import InvalidInvoice, ValidationIssue
+from fapiao.models import Invoice
+from fapiao.rules import InvoiceTotals, check_invoice, format_rate, load_json, parse_invoice
+from fapiao.rules.issues import HOOK_FAILED, issue, join_path
+
+__all__ = ["InvoiceReport", "iter_records", "validate_command", "validate_record"]
+
+
+@dataclasses.dataclass(frozen=True)
+class InvoiceReport:
+    """What ``validate`` found about one invoice of the file."""
+
+    position: str  # "line 3", "invoices[2]" or "" for a lone object
+    line: int | None
+    order_id: str | None
+    kind: str | None
+    totals: InvoiceTotals | None
+    issues: tuple[ValidationIssue, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not any(not i.warning for i in self.issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position or None,
+            "line": self.line,
+            "order_id": self.order_id,
+            "kind": self.kind,
+            "valid": self.valid,
+            "totals": self.totals.to_dict() if self.totals else None,
+            "issues": [i.to_dict() for i in self.issues],
+        }
+
+
+class UnreadableFile(Exception):
+    """The file itself cannot be read (missing, a directory, no permission, empty)."""
+
+
+Record = tuple[str, int | None, bytes | Any]
+
+
+def _first_significant_byte(stream: BinaryIO) -> bytes:
+    head = stream.read(4096)
+    stream.seek(0)
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+
+
+def _lines(stream: BinaryIO) -> Iterator[Record]:
+    for number, raw in enumerate(stream, start=1):
+        if raw.strip():
+            yield f"line {number}", number, raw
+
+
+def iter_records(stream: BinaryIO) -> Iterator[Record]:
+    """(position, line number, raw JSON or decoded object) for each invoice of the file.
+
+    JSON Lines is detected when the first line is a complete JSON object; anything else is
+    read whole as JSON (an object or an array of objects), and when that fails too, line by
+    line, so each broken line is reported with its number.
+    """
+    first = _first_significant_byte(stream)
+    if not first:
+        raise UnreadableFile("文件为空，没有发票 / the file is empty: no invoice to validate")
+    if first == b"{":
+        first_line = stream.readline()
+        stream.seek(0)
+        try:
+            obj = json.loads(first_line.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            obj = None
+        if isinstance(obj, dict):
+            yield from _lines(stream)
+            return
+    whole = stream.read()
+    try:
+        document = json.loads(whole.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        stream.seek(0)
+        if first == b"[":
+            yield "", None, whole  # one malformed document: report it once, with its position
+            return
+        yield from _lines(stream)
+        return
+    if isinstance(document, list):
+        if not document:
+            raise UnreadableFile("JSON 数组为空，没有发票 / the JSON array is empty: no invoice")
+        for index, item in enumerate(document):
+            yield f"invoices[{index}]", None, item
+    else:
+        yield "", None, document
+
+
+def _prefixed(issues: list[ValidationIssue], prefix: str) -> list[ValidationIssue]:
+    return [dataclasses.replace(i, path=join_path(prefix, i.path)) for i in issues]
+
+
+def _hook_issues(invoice: Invoice) -> list[ValidationIssue]:
+    from fapiao.plugins import get_plugin_manager
+
+    found: list[ValidationIssue] = []
+    hook = get_plugin_manager().hook.fapiao_validate_invoice
+    for impl in hook.get_hookimpls():
+        try:
+            result = impl.function(invoice=invoice)
+        except Exception as exc:  # a plugin's bug must not stop the file
+            found.append(
+                issue(
+                    HOOK_FAILED,
+                    "",
+                    f"插件 {impl.plugin_name} 的校验钩子出错：{type(exc).__name__}: {exc}",
+                    f"validation hook of plugin {impl.plugin_name} failed: "
+                    f"{type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        if isinstance(result, list | tuple):
+            found.extend(i for i in result if isinstance(i, ValidationIssue))
+    return found
+
+
+def validate_record(position: str, line: int | None, raw: bytes | Any) -> InvoiceReport:
+    """Parse, check and run the plugins' validation hooks on one record."""
+    try:
+        if isinstance(raw, bytes):
+            raw = load_json(raw, path_prefix=position)
+        invoice = parse_invoice(
+            raw if isinstance(raw, dict) else _not_object(raw), path_prefix=position
+        )
+    except InvalidInvoice as exc:
+        order_id = raw.get("order_id") if isinstance(raw, dict) else None
+        return InvoiceReport(
+            position, line, order_id if isinstance(order_id, str) else None, None, None, exc.issues
+        )
+    totals, issues = check_invoice(invoice)
+    issues += _hook_issues(invoice)
+    return InvoiceReport(
+        position,
+        line,
+        invoice.order_id,
+        invoice.kind.value,
+        totals,
+        tuple(_prefixed(issues, position)),
+    )
+
+
+def _not_object(value: Any) -> bytes:
+    """Non-object array items are re-encoded so parse_invoice reports them uniformly."""
+    return json.dumps(value).encode()
+
+
+def _render(report: InvoiceReport) -> None:
+    mark = "[green]✔ valid / 合规[/]" if report.valid else "[red]✘ invalid / 不合规[/]"
+    kind = {"special": "专票", "normal": "普票"}.get(report.kind or "", "")
+    title = " · ".join(p for p in (report.position, report.order_id, kind) if p)
+    console.print(f"{mark}  [bold]{title or 'invoice'}[/]", highlight=False)
+    totals = report.totals
+    if totals is not None:
+        table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
+        for column in ("#", "项目名称 / item", "税率", "金额 / amount", "税额 / tax"):
+            table.add_column(column, justify="right" if column != "项目名称 / item" else "left")
+        for line in totals.lines:
+            table.add_row(
+                str(line.index),
+                line.display_name,
+                format_rate(line.rate) if line.rate.is_finite() else str(line.rate),
+                f"{line.amount:,.2f}",
+                f"{line.tax:,.2f}",
+            )
+        console.print(table)
+        console.print(
+            f"  金额合计 {totals.total_amount:,.2f}   税额合计 {totals.total_tax:,.2f}   "
+            f"价税合计 [bold]{totals.total_with_tax:,.2f}[/]   （大写）{totals.amount_in_words}",
+            highlight=False,
+        )
+    if report.issues:
+        problems = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
+        problems.add_column("field / 字段")
+        problems.add_column("code")
+        problems.add_column("message / 说明", overflow="fold")
+        for found in report.issues:
+            style = "yellow" if found.warning else "red"
+            problems.add_row(
+                Text(found.path or "(invoice)", style=style),
+                Text(found.code, style=style),
+                Text(f"{found.message_zh} / {found.message_en}"),
+            )
+        console.print(problems)
+    console.print()
+
+
+@app.command("validate")
+def validate_command(
+    file: Annotated[Path, typer.Argument(help="JSON (object or array) or JSON Lines file")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Validate canonical invoices against the 数电 rules (校验发票): totals, 大写 and issues."""
+    reports: list[InvoiceReport] = []
+    counts = {"invoices": 0, "valid": 0, "invalid": 0, "warnings": 0}
+    _load_plugin_hooks()
+    try:
+        with file.open("rb") as stream:
+            for position, line, raw in iter_records(stream):
+                report = validate_record(position, line, raw)
+                counts["invoices"] += 1
+                counts["valid" if report.valid else "invalid"] += 1
+                counts["warnings"] += sum(1 for i in report.issues if i.warning)
+                if as_json:
+                    reports.append(report)
+                else:
+                    _render(report)
+    except (OSError, UnreadableFile) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        fail(f"无法读取 / cannot read {file}: {reason}", as_json=as_json, code=2)
+    if as_json:
+        emit_json(
+            {
+                "file": str(file),
+                "summary": counts,
+                "invoices": [r.to_dict() for r in reports],
+            }
+        )
+    else:
+        style = "green" if not counts["invalid"] else "red"
+        console.print(
+            f"[{style}]{counts['invoices']} invoice(s): {counts['valid']} valid, "
+            f"{counts['invalid']} invalid, {counts['warnings']} warning(s)[/]",
+            highlight=False,
+        )
+    if counts["invalid"]:
+        raise typer.Exit(1)
+
+
+def _load_plugin_hooks() -> None:
+    """Register installed plugins' hook implementations (``main`` does it too; a direct
+    invocation of the app, as in tests, may not have)."""
+    try:
+        from fapiao.plugins import discover
+
+        discover()
+    except Exception as exc:  # validation without plugins is still validation
+        console.print(f"[yellow]plugins not loaded: {exc}[/]")

@@ -1,0 +1,207 @@
+"""Turning untrusted JSON into a canonical ``Invoice``, with bilingual, path-named errors.
+
+pydantic's own messages are English, nested and type-centric; a batch author needs
+"lines[0].amount: 金额不能用浮点数 / money must not be a float" instead. Every pydantic
+error is translated into a ``ValidationIssue`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from fapiao.errors import InvalidInvoice, ValidationIssue
+from fapiao.models import Invoice
+from fapiao.rules.issues import (
+    FLOAT_NOT_ALLOWED,
+    INVALID_FIELD,
+    MALFORMED_JSON,
+    MISSING_FIELD,
+    UNKNOWN_FIELD,
+    issue,
+    join_path,
+)
+
+__all__ = ["format_loc", "issues_from_validation_error", "load_json", "parse_invoice"]
+
+_TYPE_ZH = {
+    "string_type": "须为字符串",
+    "int_type": "须为整数",
+    "int_parsing": "须为整数",
+    "bool_type": "须为布尔值（true/false）",
+    "bool_parsing": "须为布尔值（true/false）",
+    "dict_type": "须为 JSON 对象",
+    "model_type": "须为 JSON 对象",
+    "model_attributes_type": "须为 JSON 对象",
+    "list_type": "须为 JSON 数组",
+    "tuple_type": "须为 JSON 数组",
+    "decimal_type": "须为十进制数（字符串或整数）",
+    "decimal_parsing": "须为十进制数（字符串或整数）",
+    "string_too_short": "太短",
+    "string_too_long": "太长",
+    "too_short": "元素太少",
+    "too_long": "元素太多",
+    "enum": "取值无效",
+    "literal_error": "取值无效",
+    "greater_than_equal": "数值太小",
+    "greater_than": "数值太小",
+    "less_than_equal": "数值太大",
+    "date_type": "须为日期（YYYY-MM-DD）",
+    "date_parsing": "须为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "datetime_parsing": "须为日期时间（ISO 8601）",
+    "datetime_type": "须为日期时间（ISO 8601）",
+    "string_pattern_mismatch": "格式不符",
+}
+
+
+def format_loc(loc: Sequence[int | str]) -> str:
+    """``("lines", 2, "tax_code")`` → ``"lines[2].tax_code"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _translate(error: ErrorDetails, prefix: str) -> ValidationIssue:
+    kind = error["type"]
+    loc = error["loc"]
+    path = join_path(prefix, format_loc(loc))
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "missing":
+        return issue(MISSING_FIELD, path, "缺少必填字段", "required field is missing")
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else ""
+        return issue(
+            UNKNOWN_FIELD,
+            path,
+            f"未知字段“{name}”（拼写错误？）",
+            f"unknown field {name!r} (misspelt?)",
+            expected="a field of the canonical model (see `fapiao schema`)",
+        )
+    if isinstance(value, float) and not isinstance(value, bool):
+        return issue(
+            FLOAT_NOT_ALLOWED,
+            path,
+            f'金额、数量与税率不能用浮点数，请写成字符串："{value!r}"',
+            f'money, quantities and rates must not be JSON floats; write a string: "{value!r}"',
+            expected=f'"{value!r}"',
+        )
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        zh, sep, en = message.partition(" / ")
+        if not sep:
+            zh, en = "取值无效：" + message, message
+        return issue(INVALID_FIELD, path, zh, en)
+    expected = None
+    if kind == "enum":
+        expected = str(ctx.get("expected", ""))
+    elif kind in ("string_too_short", "too_short"):
+        expected = f"at least {ctx.get('min_length')}"
+    elif kind in ("string_too_long", "too_long"):
+        expected = f"at most {ctx.get('max_length')}"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal"):
+        expected = error["msg"].removeprefix("Input should be ")
+    zh = _TYPE_ZH.get(kind, "取值无效")
+    detail_zh = f"{zh}（实为 {_shown(value)}）" if "input" in error else zh
+    if expected and kind == "enum":
+        detail_zh += f"，可选：{expected}"
+    return issue(
+        INVALID_FIELD,
+        path,
+        detail_zh,
+        f"{error['msg']} (got {_shown(value)})" if "input" in error else error["msg"],
+        expected=expected,
+    )
+
+
+def issues_from_validation_error(
+    exc: ValidationError, path_prefix: str = ""
+) -> list[ValidationIssue]:
+    """Every pydantic error of ``exc`` as a bilingual issue (with ``path_prefix`` joined in).
+
+    A container's "too short after validation" error caused by its own failed items is
+    dropped: the items' errors already say what is wrong.
+    """
+    errors = exc.errors()
+    locs = [tuple(e["loc"]) for e in errors]
+
+    def echoes_an_item(error: ErrorDetails) -> bool:
+        loc = tuple(error["loc"])
+        return error["type"] == "too_short" and any(
+            other[: len(loc)] == loc and len(other) > len(loc) for other in locs
+        )
+
+    return [_translate(error, path_prefix) for error in errors if not echoes_an_item(error)]
+
+
+def load_json(data: str | bytes, *, path_prefix: str = "") -> Any:
+    """``json.loads`` whose failure is an :class:`InvalidInvoice` naming line and column."""
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise InvalidInvoice(
+            [
+                issue(
+                    MALFORMED_JSON,
+                    join_path(path_prefix, ""),
+                    f"不是 UTF-8 文本（第 {exc.start} 字节）",
+                    f"not UTF-8 text (byte {exc.start})",
+                    expected="UTF-8 JSON",
+                )
+            ]
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInvoice(
+            [
+                issue(
+                    MALFORMED_JSON,
+                    join_path(path_prefix, ""),
+                    f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}",
+                    f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                    expected="one JSON object",
+                )
+            ]
+        ) from None
+
+
+def parse_invoice(data: str | bytes | dict[str, Any], *, path_prefix: str = "") -> Invoice:
+    """An ``Invoice`` from JSON text/bytes or an already-decoded object.
+
+    Raises :class:`InvalidInvoice` whose issues name each bad field (``path_prefix`` such as
+    ``"line 3"`` is joined in front: ``"line 3: lines[0].amount"``). Floats are refused for
+    money: JSON numbers with a fraction are read as floats, and a float has already lost the
+    exact amount, so the author is asked to write a string.
+    """
+    obj: Any = data if isinstance(data, dict) else load_json(data, path_prefix=path_prefix)
+    if not isinstance(obj, dict):
+        raise InvalidInvoice(
+            [
+                issue(
+                    INVALID_FIELD,
+                    join_path(path_prefix, ""),
+                    f"发票须为 JSON 对象，实为 {type(obj).__name__}",
+                    f"an invoice must be a JSON object, got {type(obj).__name__}",
+                    expected="a JSON object",
+                )
+            ]
+        )
+    try:
+        return Invoice.model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidInvoice(issues_from_validation_error(exc, path_prefix)) from None
