@@ -1,8 +1,8 @@
 """Shared machinery of provider sandboxes: real servers on loopback, fault injection, signed
 callbacks, invoice numbers and invoice documents (PDF, OFD, XML).
 
-Rendering needs the ``sandbox`` extra (reportlab); it is imported lazily so the rest works
-without it.
+Rendering PDF needs the ``sandbox`` extra (reportlab), imported on first use, so the rest
+works without it.
 """
 
 from fapiao.sandboxkit.faults import (
@@ -20,25 +20,45 @@ from fapiao.sandboxkit.faults import (
     parse_fault_header,
     request_fault,
 )
+from fapiao.sandboxkit.render import (
+    DocumentLine,
+    DocumentParty,
+    InvoiceDocumentData,
+    document_data_from_invoice,
+    rate_label,
+    render,
+    render_ofd,
+    render_pdf,
+    render_xml,
+)
 from fapiao.sandboxkit.server import RunningServer, run_forever, serve, server_argument_parser
 from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_files
 
 __all__ = [
     "FAULT_HEADER",
+    "DocumentLine",
+    "DocumentParty",
     "FaultConfig",
     "FaultDecision",
     "FaultHeaderError",
     "FaultInjector",
     "FaultMiddleware",
+    "InvoiceDocumentData",
     "RunningServer",
     "TlsFiles",
     "abort_connection",
     "add_latency",
+    "document_data_from_invoice",
     "fault_admin_routes",
     "fault_error_response",
     "fault_of",
     "generate_tls_files",
     "parse_fault_header",
+    "rate_label",
+    "render",
+    "render_ofd",
+    "render_pdf",
+    "render_xml",
     "request_fault",
     "run_forever",
     "sandbox_tls_files",
