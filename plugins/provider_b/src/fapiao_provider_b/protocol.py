@@ -1,0 +1,149 @@
+"""The Baiwang open-platform wire vocabulary, shared by the plugin and its sandbox.
+
+One place for method names, API versions, public parameters and code tables, so the client
+and the server can never disagree on a spelling. Names marked *inferred* are not in the public
+material we could read; they follow the platform's naming style (see the README).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Final
+
+import msgspec
+
+from fapiao.models import (
+    DocumentFormat,
+    InvoiceKind,
+    RedApplicant,
+    RedConfirmationState,
+    RedReason,
+)
+
+__all__ = [
+    "API_PATH",
+    "CHINA_TZ",
+    "CONFIRM_STATE",
+    "DATE_FORMAT",
+    "ENTRY_IDENTITY",
+    "FILE_TYPE",
+    "INVOICE_TYPE_CODE",
+    "METHOD_VERSION",
+    "PLATFORM_REMOTE_ERROR",
+    "RED_LABEL",
+    "SPEC_DATE_FORMAT",
+    "Method",
+    "dumps",
+    "format_date",
+    "loads",
+    "parse_date",
+]
+
+API_PATH: Final = "/router/rest"
+"""Every call, token included, is a POST to this one route; ``method`` selects the operation."""
+
+
+class Method:
+    """``method`` values (the router dispatches on them)."""
+
+    TOKEN = "baiwang.oauth.token"
+    ISSUE = "baiwang.output.invoice.issue"  # blue and red (invoiceType 0/1)
+    QUERY = "baiwang.output.invoice.query"
+    FORMAT_QUERY = "baiwang.output.format.query"  # 版式文件 (PDF/OFD/XML), base64 inline
+    RED_ADD = "baiwang.output.redinvoice.add"  # 红字确认单录入
+    RED_OPERATE = "baiwang.output.redinvoice.operate"  # 确认 / 否认 / 撤销
+    RED_INFO = "baiwang.output.redinvoice.redforminfo"  # 红字确认单详情
+    DELIVER = "baiwang.output.invoice.deliver"  # inferred: e-mail push of an issued invoice
+    QUOTA = "baiwang.output.invoice.creditquery"  # inferred: 授信额度 query
+
+
+METHOD_VERSION: Final[dict[str, str]] = {
+    Method.TOKEN: "7.0",
+    Method.ISSUE: "6.0",
+    Method.QUERY: "6.0",
+    Method.FORMAT_QUERY: "6.0",
+    Method.RED_ADD: "7.0",
+    Method.RED_OPERATE: "7.0",
+    Method.RED_INFO: "6.0",
+    Method.DELIVER: "6.0",
+    Method.QUOTA: "6.0",
+}
+"""v7.0 methods carry ``signType``/``encryptType``/``encryptScope`` and a flat body; v6.0
+business methods wrap their content in ``data`` (except ``redforminfo``, flat)."""
+
+PLATFORM_REMOTE_ERROR: Final = "100006"
+"""The platform's "远程服务错误": the real, business reason is in ``subCode``/``subMessage``."""
+
+INVOICE_TYPE_CODE: Final[dict[InvoiceKind, str]] = {
+    InvoiceKind.SPECIAL: "01",  # 数电票（增值税专用发票）
+    InvoiceKind.NORMAL: "02",  # 数电票（普通发票）
+}
+
+RED_LABEL: Final[dict[RedReason, str]] = {
+    RedReason.INVOICING_ERROR: "01",  # 开票有误
+    RedReason.SALES_RETURN: "02",  # 销货退回
+    RedReason.SERVICE_SUSPENSION: "03",  # 服务中止
+    RedReason.SALES_ALLOWANCE: "04",  # 销售折让
+}
+
+ENTRY_IDENTITY: Final[dict[RedApplicant, str]] = {
+    RedApplicant.SELLER: "01",
+    RedApplicant.BUYER: "02",
+}
+
+CONFIRM_STATE: Final[dict[str, RedConfirmationState]] = {
+    "01": RedConfirmationState.CONFIRMED,  # 无需确认
+    "02": RedConfirmationState.PENDING,  # 销方录入待购方确认
+    "03": RedConfirmationState.PENDING,  # 购方录入待销方确认
+    "04": RedConfirmationState.CONFIRMED,  # 购销双方已确认
+    "05": RedConfirmationState.REJECTED,  # 作废（销方录入购方否认）
+    "06": RedConfirmationState.REJECTED,  # 作废（购方录入销方否认）
+    "07": RedConfirmationState.LAPSED,  # 作废（超 72 小时未确认）
+    "08": RedConfirmationState.REVOKED,  # 作废（发起方已撤销）
+    "09": RedConfirmationState.REVOKED,  # 作废（确认后撤销）
+    "10": RedConfirmationState.REJECTED,  # 作废（异常凭证）
+}
+"""The tax bureau's 红字确认单状态 codes as Baiwang reports them in ``confirmState``."""
+
+FILE_TYPE: Final[dict[DocumentFormat, str]] = {
+    DocumentFormat.PDF: "PDF",
+    DocumentFormat.OFD: "OFD",
+    DocumentFormat.XML: "XML",
+}
+
+CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
+DATE_FORMAT: Final = "%Y%m%d%H%M%S"  # invoiceDate in responses
+SPEC_DATE_FORMAT: Final = "%Y-%m-%d %H:%M:%S"  # originInvoiceDate in red forms
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON with ``Decimal`` written as exact JSON numbers.
+
+    The signature covers the body bytes exactly, and the platform parses amounts as numbers:
+    a float on the way would round them, and spaces would break the signature.
+    """
+    return _encoder.encode(value)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON keeping every non-integer number as an exact ``Decimal``."""
+    return _decoder.decode(data)
+
+
+def format_date(moment: datetime, fmt: str = DATE_FORMAT) -> str:
+    return moment.astimezone(CHINA_TZ).strftime(fmt)
+
+
+def parse_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    for fmt in (DATE_FORMAT, SPEC_DATE_FORMAT):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=CHINA_TZ)
+        except ValueError:
+            continue
+    return None

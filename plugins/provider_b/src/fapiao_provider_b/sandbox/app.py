@@ -1,0 +1,151 @@
+"""The sandbox as an ASGI application: the platform's single route plus steering endpoints.
+
+``POST /router/rest`` dispatches on ``method`` like the real gateway. Everything under
+``/__sandbox__/`` is for tests and demos (never faulted): state counters, the virtual clock,
+a buyer using an invoice or deciding on a red form, expiring tokens, and the shared fault
+switches at ``/__sandbox__/faults``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fapiao.sandboxkit import FaultInjector, FaultMiddleware
+from fapiao_provider_b.errors_map import ERRORS, BaiwangError
+from fapiao_provider_b.protocol import API_PATH, Method, dumps, loads
+from fapiao_provider_b.sandbox.config import SandboxConfig
+from fapiao_provider_b.sandbox.gateway import authenticate, grant_token
+from fapiao_provider_b.sandbox.operations import HANDLERS, Call, business, counterparty_decides
+from fapiao_provider_b.sandbox.state import ApiError, SandboxState
+
+__all__ = ["BaiwangSandbox", "create_app"]
+
+_MEDIA = "application/json;charset=UTF-8"
+
+
+def _answer(method: str, request_id: str, response: Any) -> Response:
+    body = {"method": method, "requestId": request_id, "success": True, "response": response}
+    return Response(dumps(body), media_type=_MEDIA)
+
+
+def _refusal(method: str, request_id: str, error: ApiError) -> Response:
+    detail: dict[str, Any] = {"code": int(error.code), "message": error.message}
+    if error.sub_code is not None:
+        detail["subCode"] = error.sub_code
+        detail["subMessage"] = error.sub_message or ERRORS[error.sub_code].message
+    body = {"method": method, "requestId": request_id, "success": False, "errorResponse": detail}
+    return Response(dumps(body), media_type=_MEDIA)
+
+
+def _is_business_call(scope: Any) -> bool:
+    """Rate-based faults hit business calls only (the token call has its own failures)."""
+    return scope.get("path") == API_PATH and b"method=baiwang.oauth.token" not in scope.get(
+        "query_string", b""
+    )
+
+
+class BaiwangSandbox:
+    """One sandbox: its state, its fault injector and the ASGI app serving both."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.state = SandboxState(self.config)
+        self.faults = FaultInjector(self.config.faults)
+        self.router = Starlette(
+            routes=[
+                Route(API_PATH, self._rest, methods=["POST"]),
+                Route("/__sandbox__/state", self._state, methods=["GET"]),
+                Route("/__sandbox__/clock", self._clock, methods=["POST"]),
+                Route("/__sandbox__/tokens/expire", self._expire, methods=["POST"]),
+                Route("/__sandbox__/invoices/{number}/use", self._use, methods=["POST"]),
+                Route(
+                    "/__sandbox__/red-forms/{uuid}/counterparty",
+                    self._counterparty,
+                    methods=["POST"],
+                ),
+            ]
+        )
+        self._asgi = FaultMiddleware(self.router, self.faults, applies_to=_is_business_call)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._asgi(scope, receive, send)
+
+    # --- steering from Python (same process) ---------------------------------------------
+
+    def advance_clock(self, delta: timedelta) -> None:
+        self.state.clock.advance(delta)
+
+    def mark_used(self, invoice_number: str) -> None:
+        self.state.mark_used(invoice_number)
+
+    # --- the platform route ----------------------------------------------------------------
+
+    async def _rest(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        method = params.get("method", "")
+        request_id = params.get("requestId") or uuid.uuid4().hex
+        raw = await request.body()
+        try:
+            if method == Method.TOKEN:
+                return _answer(method, request_id, grant_token(self.state, params, _body(raw), raw))
+            app = authenticate(self.state, params, raw)
+            call = Call(self.state, app, _body(raw))
+            return _answer(method, request_id, HANDLERS[method](call))
+        except ApiError as error:
+            self.state.count(f"refused_{error.sub_code or error.code}")
+            return _refusal(method, request_id, error)
+
+    # --- steering over HTTP ----------------------------------------------------------------
+
+    async def _state(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.state.snapshot())
+
+    async def _clock(self, request: Request) -> JSONResponse:
+        payload = await request.json()
+        now = self.state.clock.advance(timedelta(seconds=float(payload["advance_seconds"])))
+        return JSONResponse({"now": now.isoformat()})
+
+    async def _expire(self, request: Request) -> JSONResponse:
+        return JSONResponse({"expired": self.state.expire_tokens()})
+
+    async def _use(self, request: Request) -> JSONResponse:
+        number = request.path_params["number"]
+        try:
+            self.state.mark_used(number)
+        except KeyError:
+            return JSONResponse({"error": f"no invoice {number}"}, 404)
+        return JSONResponse({"invoiceNo": number, "used": True})
+
+    async def _counterparty(self, request: Request) -> Response:
+        payload = await request.json()
+        try:
+            form = counterparty_decides(
+                self.state, request.path_params["uuid"], bool(payload.get("accept", True))
+            )
+        except KeyError:
+            return JSONResponse({"error": "no such red form"}, 404)
+        except ApiError as error:
+            return JSONResponse({"error": error.sub_message or error.message}, 409)
+        return Response(dumps(form), media_type=_MEDIA)
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = loads(raw) if raw else {}
+    except Exception:
+        raise business(BaiwangError.REQUIRED_EMPTY, "请求体不是合法的 JSON") from None
+    if not isinstance(body, dict):
+        raise business(BaiwangError.REQUIRED_EMPTY, "请求体须为 JSON 对象")
+    return body
+
+
+def create_app(config: SandboxConfig | None = None) -> BaiwangSandbox:
+    """The sandbox ASGI app (a :class:`BaiwangSandbox`: call it, or steer it)."""
+    return BaiwangSandbox(config)

@@ -1,0 +1,48 @@
+"""Invoice numbers and files of the sandbox, from the shared sandbox kit (never re-written).
+
+Files are rendered once per invoice and format and kept, so every download of the same file
+has the same bytes and hash, as with the real platform.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fapiao.models import DocumentFormat
+
+if TYPE_CHECKING:
+    from fapiao_provider_b.sandbox.state import InvoiceRecord, SandboxState
+
+__all__ = ["invoice_number_source", "render_record"]
+
+
+def invoice_number_source(state: SandboxState) -> Any:
+    """The sandbox's 20-digit number generator (one per sandbox, created on first use)."""
+    source = getattr(state, "_numbers", None)
+    if source is None:
+        from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
+
+        source = InvoiceNumberGenerator(region_code=state.config.region_code)
+        state._numbers = source  # type: ignore[attr-defined]
+    return source
+
+
+def render_record(state: SandboxState, record: InvoiceRecord, fmt: DocumentFormat) -> bytes:
+    with state.lock:
+        cached = record.documents.get(fmt.value)
+    if cached is not None:
+        return cached
+    from fapiao.sandboxkit.render import document_data_from_invoice, render
+
+    data = document_data_from_invoice(
+        record.invoice,
+        record.totals,
+        invoice_number=record.invoice_number,
+        issued_at=record.issued_at,
+        is_red=record.is_red,
+        original_invoice_number=record.original_invoice_number,
+        red_confirmation_number=record.red_form_number,
+    )
+    content = render(data, fmt)
+    with state.lock:
+        return record.documents.setdefault(fmt.value, content)

@@ -1,0 +1,135 @@
+"""The platform's gateway checks, in the order the platform applies them: method, public
+parameters, appKey, timestamp, signature, token, call rate. Then the token method itself.
+
+Every refusal here happens before any business code runs, which is what makes a retry after
+a token error safe for the client even on issuance.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from fapiao_provider_b.errors_map import ERRORS, BaiwangError
+from fapiao_provider_b.protocol import METHOD_VERSION, Method
+from fapiao_provider_b.sandbox.config import SandboxApp
+from fapiao_provider_b.sandbox.state import ApiError, SandboxState, TokenRecord
+from fapiao_provider_b.signing import digest_password, sign_matches
+
+__all__ = ["authenticate", "grant_token"]
+
+_REQUIRED = ("method", "version", "appKey", "timestamp", "token", "sign")
+
+
+def _error(code: str, detail: str | None = None) -> ApiError:
+    message = ERRORS[code].message
+    return ApiError(code, f"{message}：{detail}" if detail else message)
+
+
+def _within_rate(times: list[float], limit: float, window: float) -> bool:
+    """Sliding window: keep the call times of the last ``window`` seconds."""
+    now = time.monotonic()
+    while times and times[0] <= now - window:
+        times.pop(0)
+    if len(times) >= limit:
+        return False
+    times.append(now)
+    return True
+
+
+def _check_timestamp(state: SandboxState, value: str | None) -> None:
+    try:
+        stamp = int(value or "") / 1000
+    except ValueError:
+        raise _error(BaiwangError.TIMESTAMP_INVALID, f"timestamp={value!r}") from None
+    skew = abs(time.time() - stamp)
+    if skew > state.config.timestamp_window_seconds:
+        raise _error(BaiwangError.TIMESTAMP_INVALID, f"偏差 {skew:.0f} 秒")
+
+
+def authenticate(state: SandboxState, params: Mapping[str, str], body: bytes) -> SandboxApp:
+    """Check a business call; return the calling app or raise :class:`ApiError`."""
+    method = params.get("method", "")
+    if method not in METHOD_VERSION or method == Method.TOKEN:
+        raise _error(BaiwangError.METHOD_UNKNOWN, method or "(empty)")
+    missing = [name for name in _REQUIRED if not params.get(name)]
+    if missing:
+        raise _error(BaiwangError.MISSING_PARAM, ", ".join(missing))
+    app = state.apps.get(params["appKey"])
+    if app is None:
+        raise _error(BaiwangError.APP_KEY_INVALID)
+    _check_timestamp(state, params.get("timestamp"))
+    if not sign_matches(params, body, app.app_secret):
+        state.count("bad_signature")
+        raise _error(BaiwangError.SIGN_INVALID)
+    with state.lock:
+        token = state.tokens.get(params["token"])
+        if token is None or token.app_key != app.app_key:
+            raise _error(BaiwangError.TOKEN_INVALID)
+        if state.clock.now() >= token.expires_at:
+            raise _error(BaiwangError.TOKEN_EXPIRED)
+        limit = state.config.rate_limit_per_second
+        if limit and not _within_rate(state.call_times.setdefault(app.app_key, []), limit, 1.0):
+            state.count("rate_limited")
+            raise _error(BaiwangError.RATE_LIMITED)
+    return app
+
+
+def grant_token(
+    state: SandboxState, params: Mapping[str, str], body: Mapping[str, Any], raw: bytes
+) -> dict[str, Any]:
+    """``baiwang.oauth.token``: password grant or refresh-token grant."""
+    app = state.apps.get(params.get("client_id", ""))
+    if app is None:
+        raise _error(BaiwangError.APP_KEY_INVALID)
+    _check_timestamp(state, params.get("timestamp"))
+    if params.get("sign") and not sign_matches(params, raw, app.app_secret):
+        raise _error(BaiwangError.SIGN_INVALID)
+    if body.get("client_secret") != app.app_secret:
+        raise _error(BaiwangError.APP_KEY_INVALID, "client_secret")
+    grant = params.get("grant_type")
+    with state.lock:
+        if not _within_rate(
+            state.grant_times.setdefault(app.app_key, []),
+            state.config.token_grants_per_minute,
+            60.0,
+        ):
+            state.count("token_quota")
+            raise _error(BaiwangError.TOKEN_QUOTA)
+        now = state.clock.now()
+        if grant == "password":
+            expected = digest_password(app.password, app.user_salt, app.password_digest)
+            if body.get("username") != app.username or body.get("password") != expected:
+                state.count("login_failed")
+                raise _error(BaiwangError.LOGIN_FAILED)
+            state.count("password_grants")
+        elif grant == "refresh_token":
+            old = state.refresh_tokens.get(str(body.get("refresh_token") or ""))
+            if old is None or old.app_key != app.app_key or old.refresh_used:
+                raise _error(BaiwangError.REFRESH_TOKEN_INVALID)
+            if now >= old.refresh_expires_at:
+                raise _error(BaiwangError.REFRESH_TOKEN_INVALID, "已过期")
+            old.refresh_used = True  # refresh tokens rotate: each one works once
+            state.count("refresh_grants")
+        else:
+            raise _error(BaiwangError.MISSING_PARAM, f"grant_type={grant!r}")
+        record = TokenRecord(
+            app_key=app.app_key,
+            access_token=secrets.token_hex(16),
+            refresh_token=secrets.token_hex(16),
+            expires_at=now + timedelta(seconds=state.config.token_ttl_seconds),
+            refresh_expires_at=now + timedelta(seconds=state.config.refresh_ttl_seconds),
+        )
+        state.tokens[record.access_token] = record
+        state.refresh_tokens[record.refresh_token] = record
+    return {
+        "access_token": record.access_token,
+        "refresh_token": record.refresh_token,
+        "token_type": "bearer",
+        "expires_in": state.config.token_ttl_seconds,
+        "refresh_expires_in": state.config.refresh_ttl_seconds,
+        "scope": "all",
+    }

@@ -1,0 +1,207 @@
+"""The sandbox's memory: its clock, tokens, invoices, red forms, deliveries and quotas.
+
+Plain records behind one lock: the server thread changes them while a test thread may read
+them or steer the clock. Business time (token expiry, the 72 h rule) runs on a virtual clock
+that tests can move; signature freshness uses the wall clock, as the client stamps it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from fapiao.models import Invoice
+from fapiao.rules import InvoiceTotals
+from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
+
+__all__ = [
+    "ApiError",
+    "InvoiceRecord",
+    "RedForm",
+    "SandboxClock",
+    "SandboxState",
+    "TokenRecord",
+]
+
+
+class ApiError(Exception):
+    """An ``errorResponse``: a platform code, or 100006 with a business ``subCode``."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        sub_code: str | None = None,
+        sub_message: str | None = None,
+    ) -> None:
+        super().__init__(f"{code}/{sub_code}: {sub_message or message}")
+        self.code = code
+        self.message = message
+        self.sub_code = sub_code
+        self.sub_message = sub_message
+
+
+class SandboxClock:
+    """Wall time plus an offset tests can grow (never shrink: time does not go back)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta():
+            raise ValueError("the sandbox clock only moves forward")
+        with self._lock:
+            self._offset += delta
+        return self.now()
+
+
+@dataclass
+class TokenRecord:
+    app_key: str
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_expires_at: datetime
+    refresh_used: bool = False
+
+
+@dataclass
+class InvoiceRecord:
+    """One issued 数电票, blue or red, as the platform keeps it."""
+
+    invoice_id: str
+    serial_no: str
+    tax_no: str
+    invoice_number: str
+    issued_at: datetime
+    kind_code: str  # invoiceTypeCode
+    invoice: Invoice  # blue: as requested; red: the red lines as positive magnitudes
+    totals: InvoiceTotals  # of ``invoice`` (positive magnitudes for a red one)
+    details: list[dict[str, Any]]  # invoiceDetailsList as returned (signed amounts)
+    is_red: bool = False
+    original_invoice_number: str | None = None
+    red_form_uuid: str | None = None
+    red_form_number: str | None = None
+    reversed_by_line: dict[int, Decimal] = field(default_factory=dict)  # blue line → reversed
+    used_by_buyer: bool = False
+    documents: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def sign(self) -> Decimal:
+        return Decimal(-1) if self.is_red else Decimal(1)
+
+    @property
+    def total_amount(self) -> Decimal:
+        return self.totals.total_amount * self.sign
+
+    @property
+    def total_tax(self) -> Decimal:
+        return self.totals.total_tax * self.sign
+
+    @property
+    def total_with_tax(self) -> Decimal:
+        return self.totals.total_with_tax * self.sign
+
+    @property
+    def status_code(self) -> str:
+        """invoiceStatus: 00 正常, 04 部分红冲, 05 全额红冲."""
+        if self.is_red or not self.reversed_by_line:
+            return "00"
+        reversed_total = sum(self.reversed_by_line.values(), Decimal("0.00"))
+        return "05" if reversed_total >= self.totals.total_amount else "04"
+
+
+@dataclass
+class RedForm:
+    """One 红字确认单."""
+
+    uuid: str
+    number: str
+    serial_no: str
+    tax_no: str  # seller
+    buyer_tax_no: str | None
+    entry_identity: str  # 01 seller, 02 buyer
+    original_invoice_number: str
+    label: str  # redInvoiceLabel 01..04
+    state: str  # confirmState 01..10
+    created_at: datetime
+    deadline: datetime | None
+    total_price: Decimal  # negative
+    total_tax: Decimal  # negative
+    details: list[dict[str, Any]]  # signed (negative) detail lines
+    red_invoice_number: str | None = None
+
+    @property
+    def issued(self) -> bool:
+        return self.red_invoice_number is not None
+
+
+class SandboxState:
+    """Everything the sandbox remembers, guarded by one lock."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.clock = SandboxClock()
+        self.lock = threading.RLock()
+        self.sellers: dict[str, SandboxSeller] = {s.tax_no: s for s in config.sellers}
+        self.apps = {a.app_key: a for a in config.apps}
+        self.tokens: dict[str, TokenRecord] = {}
+        self.refresh_tokens: dict[str, TokenRecord] = {}
+        self.invoices: dict[tuple[str, str], InvoiceRecord] = {}  # (taxNo, serialNo)
+        self.by_number: dict[str, InvoiceRecord] = {}
+        self.red_forms: dict[str, RedForm] = {}
+        self.red_serials: dict[tuple[str, str], str] = {}  # (taxNo, redConfirmSerialNo) → uuid
+        self.credit_used: dict[str, Decimal] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self.grant_times: dict[str, list[float]] = {}  # app → monotonic times of token grants
+        self.call_times: dict[str, list[float]] = {}  # app → monotonic times of business calls
+        self.counters: dict[str, int] = {}
+        self._forms_made = 0
+
+    def next_form_number(self) -> str:
+        """红字确认单编号: region, date, sequence (20 digits)."""
+        with self.lock:
+            self._forms_made += 1
+            return f"{self.config.region_code}{self.clock.now():%y%m%d}{self._forms_made:012d}"
+
+    def count(self, name: str) -> None:
+        with self.lock:
+            self.counters[name] = self.counters.get(name, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "now": self.clock.now().isoformat(),
+                "invoices": len(self.by_number),
+                "red_forms": len(self.red_forms),
+                "tokens": len(self.tokens),
+                "deliveries": len(self.deliveries),
+                "counters": dict(self.counters),
+            }
+
+    # --- steering (tests, admin endpoints) ------------------------------------------------
+
+    def mark_used(self, invoice_number: str) -> None:
+        """The buyer deducts/enters the invoice: a red form then needs its confirmation."""
+        with self.lock:
+            record = self.by_number.get(invoice_number)
+            if record is None:
+                raise KeyError(invoice_number)
+            record.used_by_buyer = True
+
+    def expire_tokens(self) -> int:
+        """Expire every access token now (refresh tokens stay valid)."""
+        with self.lock:
+            now = self.clock.now()
+            for token in self.tokens.values():
+                token.expires_at = min(token.expires_at, now - timedelta(seconds=1))
+            return len(self.tokens)
