@@ -5,6 +5,7 @@ Rendering PDF needs the ``sandbox`` extra (reportlab), imported on first use, so
 works without it.
 """
 
+from fapiao.sandboxkit.callbacks import BuildCallback, CallbackDelivery, CallbackSender
 from fapiao.sandboxkit.faults import (
     FAULT_HEADER,
     FaultConfig,
@@ -19,6 +20,12 @@ from fapiao.sandboxkit.faults import (
     fault_of,
     parse_fault_header,
     request_fault,
+)
+from fapiao.sandboxkit.invoice_numbers import (
+    InvoiceNumberGenerator,
+    is_invoice_number,
+    parse_invoice_number,
+    province_of_tax_id,
 )
 from fapiao.sandboxkit.render import (
     DocumentLine,
@@ -36,6 +43,9 @@ from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_file
 
 __all__ = [
     "FAULT_HEADER",
+    "BuildCallback",
+    "CallbackDelivery",
+    "CallbackSender",
     "DocumentLine",
     "DocumentParty",
     "FaultConfig",
@@ -44,6 +54,7 @@ __all__ = [
     "FaultInjector",
     "FaultMiddleware",
     "InvoiceDocumentData",
+    "InvoiceNumberGenerator",
     "RunningServer",
     "TlsFiles",
     "abort_connection",
@@ -53,7 +64,10 @@ __all__ = [
     "fault_error_response",
     "fault_of",
     "generate_tls_files",
+    "is_invoice_number",
     "parse_fault_header",
+    "parse_invoice_number",
+    "province_of_tax_id",
     "rate_label",
     "render",
     "render_ofd",
