@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import lru_cache
 
 from fapiao.models import Invoice, InvoiceKind, InvoiceLine, LineKind, Party
 
@@ -23,6 +24,28 @@ __all__ = [
 
 SERVICE_CODE = "3040201000000000000"  # 信息技术服务 › 软件服务, 6 %
 GOODS_CODE = "1090511030000000000"  # 机械设备类货物, 13 %
+
+
+@lru_cache(maxsize=8)
+def code_for(rate: str, preferred: str) -> tuple[str, Decimal]:
+    """A leaf tax code of the packaged table that allows ``rate`` (``preferred`` when it is
+    there), and the rate to use with it: samples stay valid whatever table is installed."""
+    from fapiao.rules import tax_code_table
+
+    wanted = Decimal(rate)
+    table = tax_code_table()
+    entry = table.lookup(preferred)
+    if entry is not None and not entry.summary and (entry.rates is None or wanted in entry.rates):
+        return preferred, wanted
+    leaves = [e for e in table if not e.summary]
+    for candidate in leaves:
+        if candidate.rates is not None and wanted in candidate.rates:
+            return candidate.code, wanted
+    for candidate in leaves:
+        if candidate.rates:
+            return candidate.code, max(candidate.rates)
+    return preferred, wanted
+
 
 DEFAULT_BUYER = Party(
     name="上海示例信息技术有限公司",
@@ -49,6 +72,7 @@ def service_invoice(
     order_id: str | None = None,
 ) -> Invoice:
     """One 6 % service line: the smallest realistic 专票."""
+    code, rate = code_for("0.06", SERVICE_CODE)
     return Invoice(
         order_id=order_id or new_order_id(),
         kind=kind,
@@ -57,12 +81,12 @@ def service_invoice(
         lines=(
             InvoiceLine(
                 name="软件开发服务",
-                tax_code=SERVICE_CODE,
+                tax_code=code,
                 unit="项",
                 quantity=Decimal("1"),
                 unit_price=Decimal(amount),
                 amount=Decimal(amount),
-                tax_rate=Decimal("0.06"),
+                tax_rate=rate,
             ),
         ),
         remarks="合同号 HT-2026-001",
@@ -74,6 +98,8 @@ def sample_invoices(seller: Party, buyer: Party | None = None) -> list[Invoice]:
     """A 专票 with two lines, a 普票 to a natural person with tax-inclusive prices, and a
     普票 with a discount line."""
     entity = buyer or DEFAULT_BUYER
+    service, service_rate = code_for("0.06", SERVICE_CODE)
+    goods, goods_rate = code_for("0.13", GOODS_CODE)
     special = Invoice(
         order_id=new_order_id(),
         kind=InvoiceKind.SPECIAL,
@@ -82,22 +108,22 @@ def sample_invoices(seller: Party, buyer: Party | None = None) -> list[Invoice]:
         lines=(
             InvoiceLine(
                 name="软件开发服务",
-                tax_code=SERVICE_CODE,
+                tax_code=service,
                 unit="项",
                 quantity=Decimal("2"),
                 unit_price=Decimal("1500.00"),
                 amount=Decimal("3000.00"),
-                tax_rate=Decimal("0.06"),
+                tax_rate=service_rate,
             ),
             InvoiceLine(
                 name="数控机床配件",
-                tax_code=GOODS_CODE,
+                tax_code=goods,
                 spec="JX-200",
                 unit="台",
                 quantity=Decimal("3"),
                 unit_price=Decimal("333.33"),
                 amount=Decimal("999.99"),
-                tax_rate=Decimal("0.13"),
+                tax_rate=goods_rate,
             ),
         ),
         remarks="项目验收款",
@@ -113,12 +139,12 @@ def sample_invoices(seller: Party, buyer: Party | None = None) -> list[Invoice]:
         lines=(
             InvoiceLine(
                 name="数控机床配件",
-                tax_code=GOODS_CODE,
+                tax_code=goods,
                 unit="台",
                 quantity=Decimal("1"),
                 unit_price=Decimal("113.00"),
                 amount=Decimal("113.00"),
-                tax_rate=Decimal("0.13"),
+                tax_rate=goods_rate,
             ),
         ),
         prices_include_tax=True,
@@ -132,18 +158,18 @@ def sample_invoices(seller: Party, buyer: Party | None = None) -> list[Invoice]:
         lines=(
             InvoiceLine(
                 name="软件开发服务",
-                tax_code=SERVICE_CODE,
+                tax_code=service,
                 unit="项",
                 quantity=Decimal("1"),
                 unit_price=Decimal("600.00"),
                 amount=Decimal("600.00"),
-                tax_rate=Decimal("0.06"),
+                tax_rate=service_rate,
             ),
             InvoiceLine(
                 name="软件开发服务",
-                tax_code=SERVICE_CODE,
+                tax_code=service,
                 amount=Decimal("-60.00"),
-                tax_rate=Decimal("0.06"),
+                tax_rate=service_rate,
                 kind=LineKind.DISCOUNT,
             ),
         ),

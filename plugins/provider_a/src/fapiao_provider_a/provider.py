@@ -1,0 +1,588 @@
+"""The Nuonuo (诺诺开放平台, 诺税通 SaaS) provider: the canonical contract over its protocol.
+
+Every business call is one signed POST to ``{base}/open/v1/services`` (see ``signing``);
+issuance is asynchronous (``requestBillingNew`` accepts, the result comes by callback or
+``queryInvoiceResult``); 数电 reversal goes through a 红字确认单 (``saveInvoiceRedConfirm`` /
+``queryInvoiceRedConfirm`` / ``confirm``) after which the platform issues the red invoice
+itself, or ``fastInvoiceRed`` is asked to.
+
+Exactly-once: ``issue``, ``red_apply`` and ``red_issue`` are never retried by the transport;
+an unknown outcome raises ``OutcomeUnknown`` and is settled by ``query`` (by order number)
+or ``red_query`` (the billId derives from the red order id). A token refused by the gateway
+means the call never ran, so that one case is refreshed and resent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+from fapiao.contract import Capabilities, ProviderInfo
+from fapiao.documents import verify_document
+from fapiao.errors import (
+    CallbackRejected,
+    DuplicateOrder,
+    InvalidRequest,
+    NotFound,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderUnavailable,
+    RedReversalNotAllowed,
+    UnsupportedOperation,
+)
+from fapiao.models import (
+    CallbackResult,
+    Delivery,
+    DeliveryChannel,
+    DeliveryResult,
+    Document,
+    DocumentFormat,
+    Invoice,
+    InvoiceKind,
+    InvoiceState,
+    InvoiceStatus,
+    IssueResult,
+    Operation,
+    Quota,
+    RedApplicant,
+    RedConfirmation,
+    RedConfirmationState,
+    RedReversalRequest,
+)
+from fapiao.sdk import ProviderBase
+from fapiao.transport import HttpClientFactory
+from fapiao_provider_a import mapping
+from fapiao_provider_a.auth import TokenManager
+from fapiao_provider_a.errors_map import SUCCESS, TOKEN_REJECTED, error_from_answer
+from fapiao_provider_a.settings import NuonuoSettings
+from fapiao_provider_a.signing import SERVICES_PATH, dump_body, new_nonce, new_senid, sign, verify
+
+__all__ = ["CALLBACK_PATH", "NuonuoProvider"]
+
+CALLBACK_PATH = "/open/v1/callback"
+"""Sign-string path of callbacks (a=callback&l=v1&p=open), inferred in the platform's style."""
+
+ISSUE = "nuonuo.OpeMplatform.requestBillingNew"
+QUERY = "nuonuo.OpeMplatform.queryInvoiceResult"
+RED_SAVE = "nuonuo.OpeMplatform.saveInvoiceRedConfirm"
+RED_QUERY = "nuonuo.OpeMplatform.queryInvoiceRedConfirm"
+RED_CONFIRM = "nuonuo.OpeMplatform.confirm"
+RED_FAST = "nuonuo.OpeMplatform.fastInvoiceRed"
+DELIVER = "nuonuo.ElectronInvoice.deliveryInvoice"
+CREDIT_LINE = "nuonuo.OpeMplatform.getCreditLine"
+
+_SELLER, _BUYER = "0", "1"
+_REPLAY_CAPACITY = 100_000
+_SECRET_HEADERS = re.compile(r"((?:accessToken|X-Nuonuo-Sign)\s*[:=]\s*)([^\s,&\"']+)", re.I)
+
+
+class NuonuoProvider(ProviderBase[NuonuoSettings]):
+    name: ClassVar[str] = "nuonuo"
+    info: ClassVar[ProviderInfo] = ProviderInfo(
+        display_name="Nuonuo open platform (诺税通 SaaS)",
+        display_name_zh="诺诺开放平台（诺税通）",
+        homepage="https://open.nuonuo.com",
+        docs_url="https://open.nuonuo.com/#/api-doc/common-api",
+        protocol_notes="HMAC-SHA1 X-Nuonuo-Sign over a canonical string; async issuance "
+        "with callbacks; 红字确认单 workflow for 数电 reversal",
+    )
+    settings_model: ClassVar[type[NuonuoSettings]] = NuonuoSettings
+    default_capabilities: ClassVar[Capabilities] = Capabilities(
+        operations=frozenset(
+            {
+                Operation.ISSUE,
+                Operation.QUERY,
+                Operation.RED_APPLY,
+                Operation.RED_CONFIRM,
+                Operation.RED_QUERY,
+                Operation.RED_ISSUE,
+                Operation.DOCUMENTS,
+                Operation.DELIVER,
+                Operation.QUOTA,
+                Operation.CALLBACK,
+            }
+        ),
+        invoice_kinds=frozenset(InvoiceKind),
+        document_formats=frozenset(DocumentFormat),
+        delivery_channels=frozenset(DeliveryChannel),
+        issuance="async",
+        status_updates="callback",
+        red_partial=True,
+        red_confirmation_by_buyer=True,
+        documents_inline=False,
+        max_lines_per_invoice=2000,
+        max_query_batch=50,
+        max_order_id_length=64,
+        rate_limit_per_second=None,
+    )
+
+    def __init__(self, settings: NuonuoSettings, *, http: HttpClientFactory | None = None) -> None:
+        super().__init__(settings, http=http)
+        self._secret = settings.app_secret.get_secret_value()
+        self.tokens = TokenManager(settings, self.http)
+        self._seen_callbacks: OrderedDict[str, float] = OrderedDict()
+
+    # -- the wire --------------------------------------------------------------------------
+    async def call(self, method: str, payload: Mapping[str, Any], *, idempotent: bool) -> Any:
+        """One signed service call; the ``result`` of an ``E0000`` answer, else the
+        canonical error (a refused token is refreshed and the call resent, once)."""
+        body = dump_body(payload).encode("utf-8")
+        content = body.decode("utf-8")
+        for attempt in (1, 2):
+            token = await self.tokens.get()
+            senid, nonce, timestamp = new_senid(), new_nonce(), str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json; charset=UTF-8",
+                "X-Nuonuo-Sign": sign(
+                    self._secret, self.settings.app_key, senid, nonce, timestamp, content
+                ),
+                "accessToken": token,
+                "userTax": self.settings.user_tax,
+                "method": method,
+            }
+            params = {
+                "senid": senid,
+                "nonce": nonce,
+                "timestamp": timestamp,
+                "appkey": self.settings.app_key,
+            }
+            response = await self.http.post(
+                SERVICES_PATH,
+                params=params,
+                content=body,
+                headers=headers,
+                idempotent=idempotent,
+                operation=method,
+            )
+            try:
+                answer = response.json()
+                code = str(answer["code"])
+            except (ValueError, KeyError, TypeError):
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"{method}: HTTP {response.status_code} answer is not the platform's JSON",
+                        message_zh=f"{method} 的应答无法解析，结果未知，须查询确认",
+                        provider=self.name,
+                    ) from None
+                raise ProviderError(
+                    f"{method}: HTTP {response.status_code} answer is not the platform's JSON",
+                    message_zh=f"{method} 的应答无法解析",
+                    provider=self.name,
+                    raw_code=str(response.status_code),
+                ) from None
+            if code == SUCCESS:
+                return answer.get("result")
+            if code in TOKEN_REJECTED and attempt == 1:
+                self.tokens.invalidate(token)
+                continue
+            raise error_from_answer(code, answer.get("describe"))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- issue and query ---------------------------------------------------------------------
+    async def issue(self, invoice: Invoice) -> IssueResult:
+        from fapiao.rules import ensure_valid
+
+        if invoice.seller.tax_id != self.settings.user_tax:
+            raise InvalidRequest(
+                f"seller tax ID {invoice.seller.tax_id} is not this profile's userTax",
+                message_zh="销方税号与本配置的授权税号（userTax）不一致",
+                provider=self.name,
+                field="seller.tax_id",
+            )
+        if invoice.special_business is not None and "specificFactor" not in invoice.provider_extra:
+            raise UnsupportedOperation(
+                f"special business {invoice.special_business.value} needs its 特定要素: pass "
+                "specificFactor and its elements in provider_extra",
+                message_zh=f"特定业务（{invoice.special_business.label_zh}）须通过 provider_extra 提供 specificFactor 及特定要素",
+                provider=self.name,
+                field="special_business",
+            )
+        totals = ensure_valid(invoice)
+        order = mapping.order_payload(
+            invoice,
+            totals,
+            clerk=self.settings.clerk,
+            extension_number=self.settings.extension_number,
+            callback_url=self.settings.callback_url,
+        )
+        try:
+            result = await self.call(ISSUE, {"order": order}, idempotent=False)
+        except ProviderUnavailable as exc:
+            if exc.raw_code is None:
+                raise
+            # The platform answered "busy" after receiving the order: it may still run.
+            raise OutcomeUnknown(
+                f"requestBillingNew answered {exc.raw_code}: outcome unknown",
+                message_zh=f"开票请求返回 {exc.raw_code}，结果未知，须查询确认",
+                provider=self.name,
+                raw_code=exc.raw_code,
+                raw_message=exc.raw_message,
+            ) from exc
+        serial = str((result or {}).get("invoiceSerialNum") or "") or None
+        return IssueResult(
+            provider=self.name,
+            seller_tax_id=self.settings.user_tax,
+            order_id=invoice.order_id,
+            state=InvoiceState.ISSUING,
+            serial_number=serial,
+            total_amount=totals.total_amount,
+            total_tax=totals.total_tax,
+            total_with_tax=totals.total_with_tax,
+        )
+
+    async def _query_items(
+        self, key: str, values: Sequence[str], detail: bool = False
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        batch = self.capabilities.max_query_batch
+        for start in range(0, len(values), batch):
+            chunk = list(values[start : start + batch])
+            try:
+                result = await self.call(
+                    QUERY,
+                    {key: chunk, "isOfferInvoiceDetail": "1" if detail else "0"},
+                    idempotent=True,
+                )
+            except NotFound:
+                continue
+            found.extend(item for item in result or [] if isinstance(item, dict))
+        return found
+
+    async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
+        self._check_seller(seller_tax_id)
+        wanted = set(order_ids)
+        items = await self._query_items("orderNos", list(dict.fromkeys(order_ids)))
+        return [
+            mapping.status_from_result(item, seller_tax_id)
+            for item in items
+            if str(item.get("orderNo")) in wanted
+        ]
+
+    def _check_seller(self, seller_tax_id: str) -> None:
+        if seller_tax_id != self.settings.user_tax:
+            raise InvalidRequest(
+                f"seller {seller_tax_id} is not this profile's userTax",
+                message_zh="销方税号与本配置的授权税号（userTax）不一致",
+                provider=self.name,
+                field="seller_tax_id",
+            )
+
+    async def cancel(self, seller_tax_id: str, order_id: str) -> InvoiceStatus:
+        """数电票 are never voided (作废): refused here, before any call."""
+        raise UnsupportedOperation(
+            "数电 invoices cannot be cancelled (voided); reverse them with a red invoice",
+            message_zh="数电发票不能作废，请通过红字确认单红冲",
+            provider=self.name,
+        )
+
+    # -- documents and delivery -----------------------------------------------------------------
+    async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
+        self.require(Operation.DOCUMENTS)
+        url = next((d.url for d in status.documents if d.format is fmt and d.url), None)
+        number = status.invoice_number
+        if url is None or number is None:
+            fresh = await self.query(status.seller_tax_id, [status.order_id])
+            if not fresh or fresh[0].state is not InvoiceState.ISSUED:
+                raise NotFound(
+                    f"order {status.order_id} has no issued invoice to download",
+                    message_zh=f"订单 {status.order_id} 尚无已开具的发票",
+                    provider=self.name,
+                )
+            number = fresh[0].invoice_number
+            url = next((d.url for d in fresh[0].documents if d.format is fmt and d.url), None)
+        if url is None or number is None:
+            raise NotFound(
+                f"no {fmt.value} file for invoice {number}",
+                message_zh=f"发票 {number} 没有 {fmt.value} 文件",
+                provider=self.name,
+            )
+        response = await self.http.get(url, idempotent=True, operation=f"download {fmt.value}")
+        if response.status_code != 200:
+            raise NotFound(
+                f"{fmt.value} of {number}: HTTP {response.status_code}",
+                message_zh=f"下载 {number} 的 {fmt.value} 文件失败（HTTP {response.status_code}）",
+                provider=self.name,
+                raw_code=str(response.status_code),
+            )
+        content = response.content
+        verify_document(fmt, content, invoice_number=number)
+        return Document.from_bytes(fmt, number, content, url=url)
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        self._check_seller(delivery.seller_tax_id)
+        payload = {
+            "taxnum": delivery.seller_tax_id,
+            "invoiceCode": "",
+            "invoiceNum": delivery.invoice_number,
+            "phone": delivery.address if delivery.channel is DeliveryChannel.SMS else "",
+            "mail": delivery.address if delivery.channel is DeliveryChannel.EMAIL else "",
+        }
+        # Idempotent in effect: a repeated delivery sends the same invoice again, no harm.
+        result = await self.call(DELIVER, payload, idempotent=True)
+        ref = (
+            str(result.get("deliveryId"))
+            if isinstance(result, dict) and result.get("deliveryId")
+            else None
+        )
+        return DeliveryResult(
+            accepted=True,
+            channel=delivery.channel,
+            invoice_number=delivery.invoice_number,
+            provider_ref=ref,
+        )
+
+    async def quota(self, seller_tax_id: str) -> Quota:
+        self._check_seller(seller_tax_id)
+        payload: dict[str, Any] = {"queryType": "1"}
+        if self.settings.extension_number:
+            payload["extensionNumber"] = self.settings.extension_number
+        result = await self.call(CREDIT_LINE, payload, idempotent=True) or {}
+        updated = mapping._from_millis(result.get("amountUpdateTime"))
+
+        def dec(key: str) -> Decimal | None:
+            value = result.get(key)
+            return None if value in (None, "") else Decimal(str(value))
+
+        return Quota(
+            seller_tax_id=seller_tax_id,
+            total=dec("totalCreditLine"),
+            used=dec("usedCreditLine"),
+            remaining=dec("availableCreditLine"),
+            as_of=updated,
+        )
+
+    # -- red reversal ----------------------------------------------------------------------
+    async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
+        from fapiao.rules import check_red_reversal, red_lines
+
+        self._check_seller(request.seller_tax_id)
+        if not request.original_order_id:
+            raise InvalidRequest(
+                "original_order_id is required: the platform finds the blue invoice by order",
+                message_zh="须提供原蓝票订单号（original_order_id）",
+                provider=self.name,
+                field="original_order_id",
+            )
+        items = await self._query_items("orderNos", [request.original_order_id], detail=True)
+        blue_items = [i for i in items if str(i.get("status")) == "2"]
+        if not blue_items:
+            raise RedReversalNotAllowed(
+                f"no issued blue invoice for order {request.original_order_id}",
+                message_zh=f"未找到订单 {request.original_order_id} 的已开具蓝字发票",
+                provider=self.name,
+                field="original_order_id",
+            )
+        item = blue_items[0]
+        if str(item.get("allElectronicInvoiceNumber")) != request.original_invoice_number:
+            raise RedReversalNotAllowed(
+                f"order {request.original_order_id} is invoice {item.get('allElectronicInvoiceNumber')}, "
+                f"not {request.original_invoice_number}",
+                message_zh="原蓝票号码与原订单号不对应",
+                provider=self.name,
+                field="original_invoice_number",
+            )
+        blue = mapping.blue_invoice_from_result(item, request.seller_tax_id)
+        issues = [i for i in check_red_reversal(blue, request) if not i.warning]
+        if issues:
+            first = issues[0]
+            raise RedReversalNotAllowed(
+                str(first.message_en) + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""),
+                message_zh=first.message_zh,
+                provider=self.name,
+                field=first.path,
+                raw_code=first.code,
+            )
+        bill_id = mapping.bill_id_for(request.order_id)
+        payload: dict[str, Any] = {
+            "billId": bill_id,
+            "blueInvoiceLine": mapping.INVOICE_LINE[blue.kind],
+            "applySource": _BUYER if request.applicant is RedApplicant.BUYER else _SELLER,
+            "blueElecInvoiceNumber": request.original_invoice_number,
+            "sellerTaxNo": request.seller_tax_id,
+            "sellerName": blue.seller.name,
+            "buyerTaxNo": blue.buyer.tax_id or "",
+            "buyerName": blue.buyer.name,
+            "redReason": mapping.RED_REASON[request.reason],
+            "orderNo": request.order_id,
+            "autoInvoice": "1",
+        }
+        if self.settings.extension_number:
+            payload["extensionNumber"] = self.settings.extension_number
+        if self.settings.callback_url:
+            payload["callbackUrl"] = self.settings.callback_url
+        if not request.is_full:
+            payload["detail"] = mapping.red_detail(blue, red_lines(blue, request), request)
+        # A duplicate billId was accepted before (an earlier unknown outcome): read it back.
+        with contextlib.suppress(DuplicateOrder):
+            await self.call(RED_SAVE, payload, idempotent=False)
+        return await self.red_query(request.seller_tax_id, bill_id)
+
+    async def red_query(self, seller_tax_id: str, confirmation_id: str) -> RedConfirmation:
+        self._check_seller(seller_tax_id)
+        for identity in (_SELLER, _BUYER):
+            result = await self.call(
+                RED_QUERY, {"identity": identity, "billId": confirmation_id}, idempotent=True
+            )
+            forms = (result or {}).get("list") or []
+            if forms:
+                return mapping.confirmation_from_form(forms[0], seller_tax_id)
+        raise NotFound(
+            f"red confirmation form {confirmation_id} not found",
+            message_zh=f"未找到红字确认单 {confirmation_id}",
+            provider=self.name,
+        )
+
+    async def red_confirm(
+        self, seller_tax_id: str, confirmation_id: str, *, accept: bool = True
+    ) -> RedConfirmation:
+        self._check_seller(seller_tax_id)
+        payload = {
+            "billId": confirmation_id,
+            "identity": _SELLER,
+            "confirmAgreement": "1" if accept else "0",
+        }
+        await self.call(RED_CONFIRM, payload, idempotent=False)
+        return await self.red_query(seller_tax_id, confirmation_id)
+
+    async def red_issue(self, confirmation: RedConfirmation) -> IssueResult:
+        self._check_seller(confirmation.seller_tax_id)
+        current = await self.red_query(confirmation.seller_tax_id, confirmation.confirmation_id)
+        if current.state not in {RedConfirmationState.CONFIRMED, RedConfirmationState.RED_ISSUED}:
+            raise RedReversalNotAllowed(
+                f"red confirmation {current.confirmation_id} is {current.state.value}",
+                message_zh=f"红字确认单 {current.confirmation_id} 当前状态（{current.raw_status}）不能开具红票",
+                provider=self.name,
+                raw_code=current.raw_status,
+            )
+        existing = await self.query(confirmation.seller_tax_id, [current.order_id])
+        if not existing:
+            payload: dict[str, Any] = {
+                "orderNo": current.order_id,
+                "taxNum": current.seller_tax_id,
+                "elecInvoiceNumber": current.original_invoice_number,
+                "billNo": current.confirmation_number or "",
+                "billId": current.confirmation_id,
+            }
+            if self.settings.callback_url:
+                payload["callBackUrl"] = self.settings.callback_url
+            # Issued automatically meanwhile: the query below finds it.
+            with contextlib.suppress(DuplicateOrder):
+                await self.call(RED_FAST, payload, idempotent=False)
+            existing = await self.query(confirmation.seller_tax_id, [current.order_id])
+        base = existing[0] if existing else None
+        return IssueResult(
+            provider=self.name,
+            seller_tax_id=current.seller_tax_id,
+            order_id=current.order_id,
+            state=base.state if base else InvoiceState.ISSUING,
+            serial_number=base.serial_number if base else None,
+            invoice_number=base.invoice_number if base else None,
+            issued_at=base.issued_at if base else None,
+            total_amount=current.amount,
+            total_tax=current.tax,
+            total_with_tax=current.amount + current.tax,
+            documents=base.documents if base else (),
+            is_red=True,
+            original_invoice_number=current.original_invoice_number,
+        )
+
+    # -- callbacks ------------------------------------------------------------------------
+    def verify_callback(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> CallbackResult:
+        """Verify the signature, freshness and uniqueness of a callback, then normalise it.
+
+        Signed like a request (sign-string path ``/open/v1/callback``) with ``senid``,
+        ``nonce``, ``timestamp`` and ``appkey`` in the query; a senid seen before is a replay.
+        """
+        params = {k.lower(): v for k, v in (query or {}).items()}
+        lowered = {k.lower(): v for k, v in headers.items()}
+        senid, nonce, timestamp = (
+            params.get("senid", ""),
+            params.get("nonce", ""),
+            params.get("timestamp", ""),
+        )
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._rejected("body is not UTF-8", "回调内容不是 UTF-8") from None
+        if params.get("appkey") != self.settings.app_key:
+            raise self._rejected("appkey missing or not ours", "回调 appkey 缺失或不符")
+        if not verify(
+            lowered.get("x-nuonuo-sign"),
+            self._secret,
+            self.settings.app_key,
+            senid,
+            nonce,
+            timestamp,
+            text,
+            path=CALLBACK_PATH,
+        ):
+            raise self._rejected("signature does not verify", "回调签名校验失败")
+        try:
+            age = abs(time.time() - int(timestamp))
+        except ValueError:
+            raise self._rejected("timestamp is not a number", "回调时间戳格式错误") from None
+        if age > self.settings.callback_max_age_seconds:
+            raise self._rejected(f"signed {int(age)} s ago", f"回调签名已过期（{int(age)} 秒前）")
+        if senid in self._seen_callbacks:
+            raise self._rejected(f"replayed senid {senid}", "回调重放（senid 已处理）")
+        self._remember(senid)
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        operater = fields.get("operater", "")
+        try:
+            content = json.loads(fields.get("content") or "{}")
+        except ValueError:
+            raise self._rejected("content is not JSON", "回调 content 不是 JSON") from None
+        statuses: tuple[InvoiceStatus, ...] = ()
+        if operater == "callback":
+            status = mapping.status_from_callback(content, self.settings.user_tax)
+            if not status.order_id:
+                status = status.model_copy(update={"order_id": fields.get("orderno", "")})
+            statuses = (status,)
+        elif operater == "redConfirmCallback":
+            form = mapping.confirmation_from_form(content, self.settings.user_tax)
+            if form.state in {RedConfirmationState.CONFIRMED} and form.order_id:
+                statuses = (
+                    InvoiceStatus(
+                        provider=self.name,
+                        seller_tax_id=form.seller_tax_id,
+                        order_id=form.order_id,
+                        state=InvoiceState.RED_CONFIRMED,
+                        is_red=True,
+                        original_invoice_number=form.original_invoice_number,
+                        raw_status=form.raw_status,
+                    ),
+                )
+        return CallbackResult(
+            statuses=statuses,
+            response_status=200,
+            response_body=b'{"status":"0000","message":"\xe5\x90\x8c\xe6\xad\xa5\xe6\x88\x90\xe5\x8a\x9f"}',
+        )
+
+    def _remember(self, senid: str) -> None:
+        seen = self._seen_callbacks
+        seen[senid] = time.time()
+        horizon = time.time() - 2 * self.settings.callback_max_age_seconds
+        while seen and (len(seen) > _REPLAY_CAPACITY or next(iter(seen.values())) < horizon):
+            seen.popitem(last=False)
+
+    def _rejected(self, why_en: str, why_zh: str) -> CallbackRejected:
+        return CallbackRejected(
+            f"Nuonuo callback rejected: {why_en}",
+            message_zh=f"诺诺回调被拒：{why_zh}",
+            provider=self.name,
+        )
+
+    # -- scrubbing ------------------------------------------------------------------------
+    def scrub(self, transcript: str) -> str:
+        """Also masks the platform's own secret-bearing names (``accessToken`` header,
+        ``X-Nuonuo-Sign``) before the generic scrubber runs."""
+        return super().scrub(_SECRET_HEADERS.sub(lambda m: m.group(1) + "***", transcript))
