@@ -19,17 +19,50 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import httpx
 
 from fapiao.errors import OutcomeUnknown, ProviderUnavailable
+from fapiao.masking import Scrubber
 from fapiao.transport.ratelimit import RateLimiter
 
-__all__ = ["HttpClientFactory", "ProviderHttp", "TransportKind"]
+__all__ = ["HttpClientFactory", "ProviderHttp", "TransportKind", "scrub_library_logs"]
 
 log = logging.getLogger("fapiao.transport")
+
+
+class _ScrubLibraryRecords(logging.Filter):
+    """httpx logs every request URL at INFO, and vendors put tokens and signatures in the
+    query string (Baiwang: ``token=…&sign=…``): scrub those records like our own lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scrubber = Scrubber()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business
+            return True
+        scrubbed = self.scrubber.scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+_library_filter = _ScrubLibraryRecords()
+
+
+def scrub_library_logs(secrets: Iterable[str] = ()) -> None:
+    """Make sure the HTTP libraries' own log records are scrubbed (idempotent); ``secrets``
+    are known values to remove as well (the engine passes every configured secret)."""
+    _library_filter.scrubber.add(secrets)
+    for name in ("httpx", "httpcore", "aiohttp.client"):
+        logger = logging.getLogger(name)
+        if _library_filter not in logger.filters:
+            logger.addFilter(_library_filter)
 
 TransportKind = Literal["aiohttp", "httpx"]
 
@@ -181,6 +214,7 @@ class HttpClientFactory:
 
     def __init__(self, transport: TransportKind | None = None) -> None:
         self.kind: TransportKind = transport or _default_kind()
+        scrub_library_logs()
 
     def create(
         self,
