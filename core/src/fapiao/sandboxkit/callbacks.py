@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 import time
 import zlib
@@ -107,7 +108,12 @@ class CallbackSender:
             return
         self._loop = asyncio.get_running_loop()
         self._closed = False
-        self._client = httpx.AsyncClient(timeout=self.timeout_s, verify=self.verify)
+        verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=self.verify)
+            if isinstance(self.verify, str)
+            else self.verify
+        )
+        self._client = httpx.AsyncClient(timeout=self.timeout_s, verify=verify)
         self._queues = [asyncio.Queue() for _ in range(self.workers)]
         for queue in self._queues:
             self._spawn(self._worker(queue))

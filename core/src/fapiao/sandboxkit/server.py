@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -90,9 +91,12 @@ class RunningServer:
         return str(self.tls_files.ca_file) if self.tls_files else None
 
     @property
-    def verify(self) -> bool | str:
-        """What to pass as an httpx/ProviderSettings ``verify`` for this server."""
-        return self.ca_file or True
+    def verify(self) -> bool | ssl.SSLContext:
+        """What to pass as an httpx ``verify`` for this server: a context trusting the
+        sandbox CA (for ``ProviderSettings.verify_tls`` pass :attr:`ca_file`)."""
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def _run(self) -> None:
         try:
