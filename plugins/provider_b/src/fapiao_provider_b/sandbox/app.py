@@ -92,6 +92,7 @@ class BaiwangSandbox:
         method = params.get("method", "")
         request_id = params.get("requestId") or uuid.uuid4().hex
         raw = await request.body()
+        self.state.count(f"call:{method}")
         try:
             if method == Method.TOKEN:
                 return _answer(method, request_id, grant_token(self.state, params, _body(raw), raw))

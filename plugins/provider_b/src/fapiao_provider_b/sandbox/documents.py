@@ -1,4 +1,4 @@
-"""Invoice numbers and files of the sandbox, from the shared sandbox kit (never re-written).
+"""The files of a sandbox invoice, rendered by the shared sandbox kit (never re-written).
 
 Files are rendered once per invoice and format and kept, so every download of the same file
 has the same bytes and hash, as with the real platform.
@@ -6,25 +6,14 @@ has the same bytes and hash, as with the real platform.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fapiao.models import DocumentFormat
 
 if TYPE_CHECKING:
     from fapiao_provider_b.sandbox.state import InvoiceRecord, SandboxState
 
-__all__ = ["invoice_number_source", "render_record"]
-
-
-def invoice_number_source(state: SandboxState) -> Any:
-    """The sandbox's 20-digit number generator (one per sandbox, created on first use)."""
-    source = getattr(state, "_numbers", None)
-    if source is None:
-        from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
-
-        source = InvoiceNumberGenerator(region_code=state.config.region_code)
-        state._numbers = source  # type: ignore[attr-defined]
-    return source
+__all__ = ["render_record"]
 
 
 def render_record(state: SandboxState, record: InvoiceRecord, fmt: DocumentFormat) -> bytes:

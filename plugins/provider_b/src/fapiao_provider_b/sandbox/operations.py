@@ -43,7 +43,7 @@ from fapiao_provider_b.protocol import (
     format_date,
 )
 from fapiao_provider_b.sandbox.config import SandboxApp
-from fapiao_provider_b.sandbox.documents import invoice_number_source, render_record
+from fapiao_provider_b.sandbox.documents import render_record
 from fapiao_provider_b.sandbox.state import ApiError, InvoiceRecord, RedForm, SandboxState
 
 __all__ = ["HANDLERS", "Call"]
@@ -233,12 +233,13 @@ def _issue_blue(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
             left = seller.credit_line - used
             return {"success": [], "fail": [_fail(serial, _E.CREDIT_EXHAUSTED, f"剩余 {left}")]}
         state.credit_used[call.tax_no] = used + totals.total_amount
+        now = state.clock.now()
         record = InvoiceRecord(
             invoice_id=uuid.uuid4().hex,
             serial_no=serial,
             tax_no=call.tax_no,
-            invoice_number=invoice_number_source(state).next(),
-            issued_at=state.clock.now(),
+            invoice_number=state.numbers.next(call.tax_no, when=now),
+            issued_at=now,
             kind_code=str(data["invoiceTypeCode"]),
             invoice=invoice,
             totals=totals,
@@ -273,12 +274,13 @@ def _issue_red(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
         blue = state.by_number[form.original_invoice_number]
         red_invoice = _red_invoice(blue, form, serial)
         totals = compute_totals(red_invoice)
+        now = state.clock.now()
         record = InvoiceRecord(
             invoice_id=uuid.uuid4().hex,
             serial_no=serial,
             tax_no=call.tax_no,
-            invoice_number=invoice_number_source(state).next(),
-            issued_at=state.clock.now(),
+            invoice_number=state.numbers.next(call.tax_no, when=now),
+            issued_at=now,
             kind_code=blue.kind_code,
             invoice=red_invoice,
             totals=totals,

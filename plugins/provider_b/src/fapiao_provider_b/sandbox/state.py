@@ -15,6 +15,7 @@ from typing import Any
 
 from fapiao.models import Invoice
 from fapiao.rules import InvoiceTotals
+from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
 __all__ = [
@@ -151,6 +152,7 @@ class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.clock = SandboxClock()
+        self.numbers = InvoiceNumberGenerator(default_province=config.region_code)
         self.lock = threading.RLock()
         self.sellers: dict[str, SandboxSeller] = {s.tax_no: s for s in config.sellers}
         self.apps = {a.app_key: a for a in config.apps}
