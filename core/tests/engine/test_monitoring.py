@@ -29,7 +29,12 @@ class AlertSink:
         self, provider: str, success_rate: float, threshold: float, window_seconds: float
     ) -> None:
         self.alerts.append(
-            {"provider": provider, "rate": success_rate, "threshold": threshold, "window": window_seconds}
+            {
+                "provider": provider,
+                "rate": success_rate,
+                "threshold": threshold,
+                "window": window_seconds,
+            }
         )
 
 
@@ -79,7 +84,12 @@ def test_business_refusals_are_not_provider_failures() -> None:
         monitor.observe("bw", "baiwang", "issue", 0.02, QuotaExceeded())
         monitor.observe("bw", "baiwang", "issue", 0.02, InvalidInvoice([]))
     assert monitor.success_rate("bw") == 1.0 and sink.alerts == []
-    labels = {"profile": "bw", "provider": "baiwang", "operation": "issue", "code": "QUOTA_EXCEEDED"}
+    labels = {
+        "profile": "bw",
+        "provider": "baiwang",
+        "operation": "issue",
+        "code": "QUOTA_EXCEEDED",
+    }
     assert sample(monitor, "fapiao_provider_errors_total", labels) == 30
 
 
@@ -92,12 +102,18 @@ def test_few_calls_do_not_alert_and_metrics_are_exposed() -> None:
     (health,) = monitor.snapshot()
     assert (health.calls, health.failures, health.alerting) == (5, 5, False)
     text = monitor.exposition().decode()
-    assert 'fapiao_provider_latency_seconds_bucket{le="0.005",operation="query",profile="nn",provider="nuonuo"} 5.0' in text
-    assert sample(
-        monitor,
-        "fapiao_provider_calls_total",
-        {"profile": "nn", "provider": "nuonuo", "operation": "query", "outcome": "failed"},
-    ) == 5
+    assert (
+        'fapiao_provider_latency_seconds_bucket{le="0.005",operation="query",profile="nn",provider="nuonuo"} 5.0'
+        in text
+    )
+    assert (
+        sample(
+            monitor,
+            "fapiao_provider_calls_total",
+            {"profile": "nn", "provider": "nuonuo", "operation": "query", "outcome": "failed"},
+        )
+        == 5
+    )
 
 
 def test_window_memory_is_bounded_by_seconds_not_calls() -> None:

@@ -93,7 +93,9 @@ def _error_from(problems: Sequence[ConfigProblem]) -> ConfigError:
     errors = [p for p in problems if not p.warning]
     first = errors[0]
     more_en = f" (+{len(errors) - 1} more; run `fapiao config check`)" if len(errors) > 1 else ""
-    more_zh = f"（另有 {len(errors) - 1} 处，请运行 `fapiao config check`）" if len(errors) > 1 else ""
+    more_zh = (
+        f"（另有 {len(errors) - 1} 处，请运行 `fapiao config check`）" if len(errors) > 1 else ""
+    )
     where = first.file + (f":{first.line}" if first.line else "")
     key = f" [{first.key}]" if first.key else ""
     err = ConfigError(
@@ -290,7 +292,9 @@ def _pydantic_problems(
 ) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors():
-        key = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else [str(p) for p in err["loc"]])
+        key = ".".join(
+            [prefix, *(str(p) for p in err["loc"])] if prefix else [str(p) for p in err["loc"]]
+        )
         kind = err["type"]
         if kind == "extra_forbidden":
             zh, en = "未知的配置项", "unknown key"
@@ -590,9 +594,7 @@ def resolve_profiles(
         key = "secrets.key_file" if config.secrets.key_file else "secrets.key_env"
         problems.insert(
             0,
-            ConfigProblem(
-                config.file_label, key, source.error.message_zh, source.error.message_en
-            ),
+            ConfigProblem(config.file_label, key, source.error.message_zh, source.error.message_en),
         )
     return resolved, problems
 

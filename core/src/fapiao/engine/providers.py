@@ -17,7 +17,7 @@ from fapiao.contract.capabilities import Capabilities
 from fapiao.contract.provider import Provider
 from fapiao.errors import ConfigError
 from fapiao.masking import Scrubber
-from fapiao.transport import HttpClientFactory
+from fapiao.transport import HttpClientFactory, scrub_library_logs
 
 from .config import FapiaoConfig, ResolvedProfile, resolve_profiles
 
@@ -44,6 +44,7 @@ class ProviderPool:
             secrets.extend(profile.secret_values)
         self.scrubber = Scrubber(secrets)
         self._all_secrets = tuple(dict.fromkeys(s for s in secrets if s))
+        scrub_library_logs(self._all_secrets)
 
     @classmethod
     def from_config(

@@ -1,0 +1,336 @@
+"""Reconciliation: settle every record whose outcome is still open, from the providers' word.
+
+Why it exists: an unknown outcome (timeout, reset, a killed process) is never repaired by
+resending. ``reconcile`` asks each provider about its unsettled orders — in batches of the
+provider's declared ``max_query_batch`` — and applies the answers through the same
+idempotent, monotonic path as callbacks. It resends a request only when that is provably
+safe:
+
+- ``validated`` (recorded, never sent: ``submitted`` is committed before any send) and older
+  than ``engine.stale_validated_seconds`` (so a request another worker is about to send is
+  left alone);
+- ``submitted`` and *not found* by the provider although longer than its timeout plus its
+  declared visibility delay has passed since it was sent — by then any send has finished
+  and an accepted order would be visible, so it was never accepted.
+
+Each resend is recorded as an event (``submitted → submitted``, detail ``resubmit``).
+Red requests are continued from their step (a form confirmed since → the red invoice is
+issued; a form rejected or lapsed → the blue invoice is issued again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fapiao.errors import FapiaoError, InvalidStateTransition
+from fapiao.masking import mask_tax_id
+from fapiao.models import Invoice, InvoiceState, InvoiceStatus
+
+from .ledger import UNSETTLED_STATES, EventSource, LedgerRecord, RequestKey, RequestKind
+
+if TYPE_CHECKING:
+    from .client import AsyncClient
+
+__all__ = ["ReconcileReport", "reconcile"]
+
+log = logging.getLogger("fapiao.engine")
+
+S = InvoiceState
+_PAGE = 1000
+_RED_FLOW = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconciliation pass found and did."""
+
+    checked: int = 0
+    queried: int = 0
+    settled: Counter[str] = field(default_factory=Counter)  # new state → count
+    unchanged: int = 0
+    resubmitted: list[str] = field(default_factory=list)  # order ids, sent again
+    red_continued: int = 0
+    attention: list[dict[str, str]] = field(default_factory=list)  # for a person to check
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def _entry(self, record: LedgerRecord, **extra: str) -> dict[str, str]:
+        return {
+            "seller_tax_id": mask_tax_id(record.key.seller_tax_id),
+            "order_id": record.key.order_id,
+            "state": record.state.value,
+            **extra,
+        }
+
+    def error(self, record: LedgerRecord, error: FapiaoError) -> None:
+        self.errors.append(
+            self._entry(record, code=error.code, message=f"{error.message_zh} / {error.message_en}")
+        )
+
+    def needs_attention(self, record: LedgerRecord, reason: str) -> None:
+        self.attention.append(self._entry(record, reason=reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "queried": self.queried,
+            "settled": dict(self.settled),
+            "unchanged": self.unchanged,
+            "resubmitted": list(self.resubmitted),
+            "red_continued": self.red_continued,
+            "attention": list(self.attention),
+            "errors": list(self.errors),
+        }
+
+
+def _age_seconds(record: LedgerRecord, now: datetime) -> float:
+    updated = record.updated_at
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return (now - updated).total_seconds()
+
+
+async def reconcile(
+    client: AsyncClient,
+    *,
+    profile: str | None = None,
+    keys: Iterable[RequestKey] | None = None,
+) -> ReconcileReport:
+    report = ReconcileReport()
+    if keys is not None:
+        wanted = list(keys)
+        for start in range(0, len(wanted), _PAGE):
+            found = await client.ledger.get_many(wanted[start : start + _PAGE])
+            page = [
+                r
+                for r in found.values()
+                if r.state in UNSETTLED_STATES
+                and (profile is None or r.provider_profile == profile)
+            ]
+            await _reconcile_page(client, page, report)
+        return report
+    after: int | None = None
+    while True:
+        page = await client.ledger.non_final(profile=profile, limit=_PAGE, after_id=after)
+        if not page:
+            break
+        await _reconcile_page(client, page, report)
+        if len(page) < _PAGE:
+            break
+        after = page[-1].id
+    return report
+
+
+async def _reconcile_page(
+    client: AsyncClient, page: list[LedgerRecord], report: ReconcileReport
+) -> None:
+    now = datetime.now(UTC)
+    to_query: dict[tuple[str, str], list[LedgerRecord]] = defaultdict(list)
+    for record in page:
+        if record.key in client._inflight:
+            continue  # this process is working on it right now
+        report.checked += 1
+        if record.state in {S.SUBMITTED, S.ISSUING}:
+            to_query[(record.provider_profile, record.key.seller_tax_id)].append(record)
+        elif record.kind is RequestKind.RED:
+            await _continue_red(client, record, report)
+        elif record.state in _RED_FLOW:
+            await _blue_in_red_flow(client, record, report)
+        elif record.state in {S.RECEIVED, S.VALIDATED}:
+            await _send_never_sent(client, record, report, now)
+    for (profile, seller), records in to_query.items():
+        await _query_and_settle(client, profile, seller, records, report, now)
+
+
+async def _query_and_settle(
+    client: AsyncClient,
+    profile: str,
+    seller: str,
+    records: list[LedgerRecord],
+    report: ReconcileReport,
+    now: datetime,
+) -> None:
+    try:
+        provider = client.providers.get(profile)
+        batch = client.providers.capabilities(profile).max_query_batch
+    except FapiaoError as exc:  # the profile was removed from the config
+        for record in records:
+            report.error(record, exc)
+        return
+    for start in range(0, len(records), batch):
+        chunk = records[start : start + batch]
+        order_ids = [r.key.order_id for r in chunk]
+        try:
+            statuses = await client._call(
+                profile,
+                "query",
+                order_ids,
+                lambda ids=order_ids: provider.query(seller, ids),  # type: ignore[misc]
+            )
+        except FapiaoError as exc:
+            for record in chunk:
+                report.error(record, exc)
+            continue
+        report.queried += len(chunk)
+        by_order: dict[str, InvoiceStatus] = {s.order_id: s for s in statuses}
+        for record in chunk:
+            status = by_order.get(record.key.order_id)
+            try:
+                if status is not None:
+                    new = await client._apply(record, status, EventSource.RECONCILE)
+                    _count(report, record, new)
+                elif record.state is S.SUBMITTED:
+                    await _maybe_resubmit(client, record, report, now)
+                else:
+                    report.needs_attention(
+                        record, "the provider accepted this request but no longer finds it"
+                    )
+            except FapiaoError as exc:
+                report.error(record, exc)
+
+
+def _count(report: ReconcileReport, old: LedgerRecord, new: LedgerRecord) -> None:
+    if new.state is old.state:
+        report.unchanged += 1
+    else:
+        report.settled[new.state.value] += 1
+
+
+async def _maybe_resubmit(
+    client: AsyncClient, record: LedgerRecord, report: ReconcileReport, now: datetime
+) -> None:
+    settings = client.providers.profile(record.provider_profile).settings
+    wait = client.providers.visibility_seconds(record.provider_profile) + settings.timeout_seconds
+    age = _age_seconds(record, now)
+    if age < wait:
+        report.unchanged += 1
+        return
+    detail = {
+        "resubmit": True,
+        "reason": f"not found at the provider {age:.0f} s after sending "
+        f"(timeout + visibility delay = {wait:g} s): it was never accepted",
+    }
+    try:
+        record = await client._transition(
+            record, S.SUBMITTED, EventSource.RECONCILE, attempts_increment=1, detail=detail
+        )
+    except InvalidStateTransition:
+        report.unchanged += 1  # settled meanwhile (a callback)
+        return
+    report.resubmitted.append(record.key.order_id)
+    log.info(
+        "resubmitting %s/%s: %s",
+        mask_tax_id(record.key.seller_tax_id),
+        record.key.order_id,
+        detail["reason"],
+    )
+    try:
+        if record.kind is RequestKind.RED:
+            await _resend_red(client, record)
+        else:
+            await client._send(
+                record, Invoice.model_validate(record.payload), EventSource.RECONCILE
+            )
+    except FapiaoError as exc:
+        report.error(record, exc)
+        return
+    new = await client.record(*_key(record))
+    _count(report, record, new)
+
+
+async def _resend_red(client: AsyncClient, red: LedgerRecord) -> None:
+    from .red import _issue_red, confirmation_of
+
+    blue = await client.record(red.key.seller_tax_id, red.original_order_id or "")
+    forms = [
+        f
+        for f in await client.ledger.red_confirmations(blue.key)
+        if f.red_order_id == red.key.order_id
+    ]
+    if not forms:
+        return
+    confirmation = confirmation_of(
+        forms[-1],
+        seller_tax_id=red.key.seller_tax_id,
+        original_invoice_number=blue.invoice_number or "",
+    )
+    await _issue_red(client, red, confirmation, EventSource.RECONCILE)
+
+
+def _key(record: LedgerRecord) -> tuple[str, str]:
+    return record.key.seller_tax_id, record.key.order_id
+
+
+async def _send_never_sent(
+    client: AsyncClient, record: LedgerRecord, report: ReconcileReport, now: datetime
+) -> None:
+    if _age_seconds(record, now) < client.config.engine.stale_validated_seconds:
+        report.unchanged += 1
+        return
+    try:
+        submitted = await client._transition(
+            record,
+            S.SUBMITTED,
+            EventSource.RECONCILE,
+            attempts_increment=1,
+            detail={"reason": "recorded but never sent"},
+        )
+        report.resubmitted.append(record.key.order_id)
+        await client._send(submitted, Invoice.model_validate(record.payload), EventSource.RECONCILE)
+    except InvalidStateTransition:
+        report.unchanged += 1
+        return
+    except FapiaoError as exc:
+        report.error(record, exc)
+        return
+    _count(report, record, await client.record(*_key(record)))
+
+
+async def _continue_red(client: AsyncClient, red: LedgerRecord, report: ReconcileReport) -> None:
+    from .red import continue_red
+
+    try:
+        outcome = await continue_red(client, red, source=EventSource.RECONCILE, refresh_form=True)
+    except FapiaoError as exc:
+        if exc.code == "OUTCOME_UNKNOWN":
+            report.needs_attention(red, exc.message_en)
+        else:
+            report.error(red, exc)
+        return
+    if outcome.red.state is red.state:
+        report.unchanged += 1
+    else:
+        report.red_continued += 1
+        report.settled[outcome.red.state.value] += 1
+
+
+async def _blue_in_red_flow(
+    client: AsyncClient, blue: LedgerRecord, report: ReconcileReport
+) -> None:
+    """A blue invoice in the red workflow whose red request has already settled (a crash
+    between the two records' updates): finish it from the red request's outcome."""
+    from .red import finish_blue
+
+    forms = await client.ledger.red_confirmations(blue.key)
+    if not forms:
+        if blue.state is S.RED_REQUESTED:
+            report.needs_attention(blue, "red reversal requested but no confirmation form recorded")
+        return
+    red = await client.ledger.get(RequestKey(blue.key.seller_tax_id, forms[-1].red_order_id))
+    if red is None or red.state in UNSETTLED_STATES:
+        return  # its red request is handled on its own
+    try:
+        if red.state is S.ISSUED:
+            await finish_blue(client, red, EventSource.RECONCILE)
+        elif red.state is S.FAILED and blue.state is S.RED_REQUESTED:
+            await client._transition(
+                blue, S.ISSUED, EventSource.RECONCILE, detail={"red_order_id": red.key.order_id}
+            )
+    except FapiaoError as exc:
+        report.error(blue, exc)
+        return
+    _count(report, blue, await client.record(*_key(blue)))

@@ -1,0 +1,487 @@
+"""The red reversal (红冲) workflow: 红字确认单 → confirmation → red invoice, exactly once.
+
+Two records move together: the *red request* (its own order id, kind ``red``) and the *blue
+invoice* it reverses. Each network step is preceded by a committed state that says it may
+have been sent, so a crash or an unknown outcome is never repaired by repeating a step:
+
+- blue ``issued``/``partially_reversed`` → ``red_requested`` is committed before
+  ``red_apply``; the returned form is saved with the per-line amounts it reverses (the
+  ledger's ``reversed_amounts`` counts them, so a second reversal can never exceed what
+  remains);
+- red ``validated`` → ``submitted`` is committed before ``red_issue``; an unknown outcome is
+  settled by querying the red order id;
+- red ``issued`` → blue ``reversed`` (nothing remains) or ``partially_reversed``;
+- a rejected, revoked or lapsed form (72 h) → red ``failed``, blue back to ``issued``.
+
+The one step that can't be settled automatically is a ``red_apply`` whose outcome is
+unknown (providers find forms by their id, which never arrived): the call raises
+``OutcomeUnknown`` and ``reconcile`` lists it for a person to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from fapiao.errors import (
+    FapiaoError,
+    InvalidInvoice,
+    InvalidRequest,
+    InvalidStateTransition,
+    OutcomeUnknown,
+    RedReversalNotAllowed,
+    UnsupportedOperation,
+)
+from fapiao.masking import mask_tax_id
+from fapiao.models import (
+    Invoice,
+    InvoiceState,
+    Operation,
+    RedConfirmation,
+    RedConfirmationState,
+    RedReason,
+    RedReversalRequest,
+)
+
+from .ledger import EventSource, LedgerRecord, RedConfirmationRecord, RequestKey, RequestKind
+from .ledger.payload import canonical_payload
+from .outcomes import RedOutcome, status_from_record
+
+if TYPE_CHECKING:
+    from .client import AsyncClient
+
+__all__ = ["confirmation_of", "continue_red", "finish_blue", "red_reverse"]
+
+log = logging.getLogger("fapiao.engine")
+
+S = InvoiceState
+F = RedConfirmationState
+_CLOSED_FORMS = frozenset({F.REJECTED, F.LAPSED, F.REVOKED})
+_REVERSIBLE = frozenset({S.ISSUED, S.PARTIALLY_REVERSED})
+
+
+def confirmation_of(
+    form: RedConfirmationRecord, *, seller_tax_id: str, original_invoice_number: str
+) -> RedConfirmation:
+    """The canonical form model from its ledger row (to hand back to the provider)."""
+    return RedConfirmation(
+        provider=form.provider,
+        confirmation_id=form.confirmation_id,
+        confirmation_number=form.confirmation_number,
+        seller_tax_id=seller_tax_id,
+        original_invoice_number=original_invoice_number,
+        order_id=form.red_order_id,
+        reason=RedReason(form.reason),
+        state=form.state,
+        amount=form.amount,
+        tax=form.tax,
+        requires_confirmation=form.requires_confirmation,
+        created_at=form.created_at,
+        expires_at=form.expires_at,
+    )
+
+
+async def _blue_of(client: AsyncClient, request: RedReversalRequest) -> LedgerRecord:
+    if not request.original_order_id:
+        raise InvalidRequest(
+            "original_order_id is required: the order id of the blue invoice to reverse",
+            message_zh="须填写 original_order_id：被红冲蓝字发票的订单号",
+            field="original_order_id",
+        )
+    blue = await client.record(request.seller_tax_id, request.original_order_id)
+    if blue.kind is not RequestKind.BLUE:
+        raise InvalidRequest(
+            f"order {request.original_order_id} is a red request, not a blue invoice",
+            message_zh=f"订单 {request.original_order_id} 是红票请求，不是蓝字发票",
+            field="original_order_id",
+        )
+    if blue.invoice_number != request.original_invoice_number:
+        raise InvalidRequest(
+            f"order {request.original_order_id} was invoiced as {blue.invoice_number or '(none yet)'}, "
+            f"not {request.original_invoice_number}",
+            message_zh=f"订单 {request.original_order_id} 的发票号码为 {blue.invoice_number or '（尚无）'}，"
+            f"不是 {request.original_invoice_number}",
+            field="original_invoice_number",
+        )
+    return blue
+
+
+async def _line_amounts(
+    client: AsyncClient, blue: LedgerRecord, request: RedReversalRequest
+) -> dict[int, Decimal]:
+    """Check the request against the rules and what is already reversed; the amounts it
+    reverses per blue line (positive magnitudes)."""
+    from fapiao.rules import check_red_reversal, red_lines
+
+    if blue.state not in _REVERSIBLE:
+        raise RedReversalNotAllowed(
+            f"invoice {blue.invoice_number} is {blue.state.value}; only an issued or partially "
+            "reversed invoice can be reversed (one red reversal at a time)",
+            message_zh=f"发票 {blue.invoice_number} 当前为 {blue.state.value}；只有已开具或部分红冲的"
+            "发票可以红冲（同一发票一次只能进行一笔红冲）",
+            field="original_order_id",
+        )
+    profile = blue.provider_profile
+    client._require(profile, Operation.RED_APPLY)
+    client._require(profile, Operation.RED_ISSUE)
+    if not request.is_full and not client.providers.capabilities(profile).red_partial:
+        raise UnsupportedOperation(
+            f"provider {blue.provider} does not support partial red reversal",
+            message_zh=f"服务商 {blue.provider} 不支持部分红冲",
+            provider=blue.provider,
+            field="lines",
+        )
+    invoice = Invoice.model_validate(blue.payload)
+    already = await client.ledger.reversed_amounts(blue.key)
+    issues = check_red_reversal(invoice, request, already)
+    if any(not issue.warning for issue in issues):
+        raise InvalidInvoice(issues)
+    amounts: dict[int, Decimal] = {}
+    for line in red_lines(invoice, request):
+        amounts[line.index] = amounts.get(line.index, Decimal("0.00")) + abs(line.amount)
+    return amounts
+
+
+async def red_reverse(
+    client: AsyncClient,
+    request: RedReversalRequest,
+    *,
+    confirm: bool,
+    wait_seconds: float,
+    poll_interval: float,
+) -> RedOutcome:
+    blue = await _blue_of(client, request)
+    red_key = RequestKey(request.seller_tax_id, request.order_id)
+    payload = canonical_payload(request)
+    existing = await client.ledger.get(red_key)
+    if existing is None:
+        amounts = await _line_amounts(client, blue, request)
+        existing, created = await client.ledger.reserve(
+            red_key,
+            kind=RequestKind.RED,
+            provider_profile=blue.provider_profile,
+            provider=blue.provider,
+            payload=payload,
+            initial_state=S.VALIDATED,
+            original_order_id=blue.key.order_id,
+            source=EventSource.API,
+        )
+        if created:
+            client._changed(existing, None)
+            return await _apply_form(
+                client,
+                existing,
+                blue,
+                request,
+                amounts,
+                confirm=confirm,
+                wait_seconds=wait_seconds,
+                poll_interval=poll_interval,
+            )
+    if existing.kind is not RequestKind.RED or RedReversalRequest.model_validate(
+        existing.payload
+    ) != RedReversalRequest.model_validate(payload):
+        raise client._mismatch(red_key)
+    return await continue_red(
+        client,
+        existing,
+        confirm=confirm,
+        wait_seconds=wait_seconds,
+        poll_interval=poll_interval,
+        source=EventSource.API,
+    )
+
+
+async def _apply_form(
+    client: AsyncClient,
+    red: LedgerRecord,
+    blue: LedgerRecord,
+    request: RedReversalRequest,
+    amounts: dict[int, Decimal],
+    *,
+    confirm: bool,
+    wait_seconds: float,
+    poll_interval: float,
+) -> RedOutcome:
+    """Raise the 红字确认单 (blue → red_requested committed first)."""
+    try:
+        blue = await client._transition(
+            blue, S.RED_REQUESTED, EventSource.API, detail={"red_order_id": red.key.order_id}
+        )
+    except InvalidStateTransition as exc:
+        refusal = RedReversalNotAllowed(
+            f"invoice {blue.invoice_number} changed state meanwhile (another red reversal?)",
+            message_zh=f"发票 {blue.invoice_number} 状态已变化（可能有另一笔红冲进行中）",
+            field="original_order_id",
+        )
+        await client._transition(red, S.FAILED, EventSource.API, error=refusal)
+        raise refusal from exc
+    profile = red.provider_profile
+    provider = client.providers.get(profile)
+    try:
+        confirmation = await client._call(
+            profile, "red_apply", request, lambda: provider.red_apply(request)
+        )
+    except OutcomeUnknown:
+        log.warning(
+            "red application %s/%s: outcome unknown; it is not resent automatically",
+            mask_tax_id(red.key.seller_tax_id),
+            red.key.order_id,
+        )
+        raise
+    except FapiaoError as exc:
+        # refused: the form does not exist; give the blue invoice its state back
+        await client._transition(
+            blue, S.ISSUED, EventSource.API, detail={"red_apply_refused": exc.code}
+        )
+        if exc.code not in {"PROVIDER_UNAVAILABLE", "RATE_LIMITED", "AUTH_FAILED"}:
+            await client._transition(red, S.FAILED, EventSource.API, error=exc)
+        raise
+    await client.ledger.save_red_confirmation(
+        blue.key, confirmation, line_amounts=amounts, red_order_id=red.key.order_id
+    )
+    return await _continue_form(
+        client,
+        red,
+        blue,
+        confirmation,
+        confirm=confirm,
+        wait_seconds=wait_seconds,
+        poll_interval=poll_interval,
+        source=EventSource.API,
+    )
+
+
+async def _save(
+    client: AsyncClient, blue: LedgerRecord, red: LedgerRecord, confirmation: RedConfirmation
+) -> None:
+    forms = await client.ledger.red_confirmations(blue.key)
+    current = next((f for f in forms if f.confirmation_id == confirmation.confirmation_id), None)
+    amounts = dict(current.line_amounts) if current is not None else {}
+    await client.ledger.save_red_confirmation(
+        blue.key, confirmation, line_amounts=amounts, red_order_id=red.key.order_id
+    )
+
+
+async def _continue_form(
+    client: AsyncClient,
+    red: LedgerRecord,
+    blue: LedgerRecord,
+    confirmation: RedConfirmation,
+    *,
+    confirm: bool,
+    wait_seconds: float,
+    poll_interval: float,
+    source: str,
+) -> RedOutcome:
+    profile = red.provider_profile
+    provider = client.providers.get(profile)
+    seller = red.key.seller_tax_id
+    form_id = confirmation.confirmation_id
+    if confirmation.state is F.PENDING and confirm:
+        client._require(profile, Operation.RED_CONFIRM)
+        confirmation = await client._call(
+            profile,
+            "red_confirm",
+            form_id,
+            lambda: provider.red_confirm(seller, form_id, accept=True),
+        )
+        await _save(client, blue, red, confirmation)
+    deadline = time.monotonic() + wait_seconds
+    while confirmation.state is F.PENDING and time.monotonic() < deadline:
+        await asyncio.sleep(max(0.0, min(poll_interval, deadline - time.monotonic())))
+        confirmation = await client._call(
+            profile, "red_query", form_id, lambda: provider.red_query(seller, form_id)
+        )
+        await _save(client, blue, red, confirmation)
+    if confirmation.state is F.PENDING:
+        return RedOutcome(status_from_record(red), status_from_record(blue), confirmation)
+    if confirmation.state in _CLOSED_FORMS:
+        refusal = RedReversalNotAllowed(
+            f"the red confirmation form was {confirmation.state.value}",
+            message_zh=f"红字确认单已{_FORM_ZH[confirmation.state]}",
+            provider=red.provider,
+        )
+        if blue.state is S.RED_REQUESTED:
+            blue = await client._transition(
+                blue, S.ISSUED, source, detail={"red_form": confirmation.state.value}
+            )
+        if red.state is S.VALIDATED:
+            red = await client._transition(red, S.FAILED, source, error=refusal)
+        return RedOutcome(status_from_record(red), status_from_record(blue), confirmation)
+    # confirmed (or the provider already issued the red invoice)
+    if blue.state is S.RED_REQUESTED:
+        blue = await client._transition(
+            blue, S.RED_CONFIRMED, source, detail={"red_form": confirmation.confirmation_id}
+        )
+    if red.state is S.VALIDATED:
+        red = await client._transition(red, S.SUBMITTED, source, attempts_increment=1)
+        if confirmation.state is F.CONFIRMED:
+            return await _issue_red(client, red, confirmation, source)
+    return await _settle_red(client, red, confirmation, source)
+
+
+_FORM_ZH = {F.REJECTED: "被对方否认", F.LAPSED: "超过 72 小时未确认而失效", F.REVOKED: "被撤销"}
+
+
+async def _issue_red(
+    client: AsyncClient, red: LedgerRecord, confirmation: RedConfirmation, source: str
+) -> RedOutcome:
+    profile = red.provider_profile
+    provider = client.providers.get(profile)
+    try:
+        result = await client._call(
+            profile, "red_issue", confirmation, lambda: provider.red_issue(confirmation)
+        )
+    except OutcomeUnknown:
+        return await _settle_red(client, red, confirmation, source)
+    except FapiaoError as exc:
+        if exc.code in {"PROVIDER_UNAVAILABLE", "RATE_LIMITED", "AUTH_FAILED"}:
+            raise  # nothing issued; reconcile sends it again after the visibility delay
+        await client._transition(red, S.FAILED, source, error=exc)
+        raise
+    if result.order_id != red.key.order_id or not result.is_red:
+        result = result.model_copy(update={"order_id": red.key.order_id, "is_red": True})
+    new = await client._apply(red, result, source)
+    return await _outcome(client, new, confirmation)
+
+
+async def _settle_red(
+    client: AsyncClient, red: LedgerRecord, confirmation: RedConfirmation, source: str
+) -> RedOutcome:
+    if red.state in {S.SUBMITTED, S.ISSUING}:
+        with contextlib.suppress(OutcomeUnknown):  # left submitted: reconcile finishes it
+            await client._settle(red, source)
+    return await _outcome(client, await client.record(*_key(red)), confirmation)
+
+
+def _key(record: LedgerRecord) -> tuple[str, str]:
+    return record.key.seller_tax_id, record.key.order_id
+
+
+async def _outcome(
+    client: AsyncClient, red: LedgerRecord, confirmation: RedConfirmation | None
+) -> RedOutcome:
+    blue = await client.record(red.key.seller_tax_id, red.original_order_id or "")
+    return RedOutcome(status_from_record(red), status_from_record(blue), confirmation)
+
+
+async def continue_red(
+    client: AsyncClient,
+    red: LedgerRecord,
+    *,
+    confirm: bool = False,
+    wait_seconds: float = 0.0,
+    poll_interval: float = 1.0,
+    source: str = EventSource.RECONCILE,
+    refresh_form: bool = False,
+) -> RedOutcome:
+    """Take a red request as far as it can go now, from whatever step it stopped at."""
+    seller = red.key.seller_tax_id
+    blue = await client.record(seller, red.original_order_id or "")
+    if red.state in {S.ISSUED, S.FAILED}:
+        if red.state is S.ISSUED:
+            await finish_blue(client, red, source)
+        return await _outcome(client, red, None)
+    forms = [
+        f
+        for f in await client.ledger.red_confirmations(blue.key)
+        if f.red_order_id == red.key.order_id
+    ]
+    if not forms:
+        if blue.state is S.RED_REQUESTED:
+            raise OutcomeUnknown(
+                f"the red confirmation form for order {red.key.order_id} was requested but "
+                "its outcome is unknown; check it at the provider (it is not requested twice)",
+                message_zh=f"订单 {red.key.order_id} 的红字确认单已申请但结果未知，"
+                "请在服务商处核实（不会重复申请）",
+                provider=red.provider,
+            )
+        request = RedReversalRequest.model_validate(red.payload)
+        amounts = await _line_amounts(client, blue, request)
+        return await _apply_form(
+            client,
+            red,
+            blue,
+            request,
+            amounts,
+            confirm=confirm,
+            wait_seconds=wait_seconds,
+            poll_interval=poll_interval,
+        )
+    confirmation = confirmation_of(
+        forms[-1], seller_tax_id=seller, original_invoice_number=blue.invoice_number or ""
+    )
+    if refresh_form and confirmation.state is F.PENDING:
+        profile = red.provider_profile
+        provider = client.providers.get(profile)
+        form_id = confirmation.confirmation_id
+        confirmation = await client._call(
+            profile, "red_query", form_id, lambda: provider.red_query(seller, form_id)
+        )
+        await _save(client, blue, red, confirmation)
+    if red.state is S.VALIDATED:
+        return await _continue_form(
+            client,
+            red,
+            blue,
+            confirmation,
+            confirm=confirm,
+            wait_seconds=wait_seconds,
+            poll_interval=poll_interval,
+            source=source,
+        )
+    if blue.state is S.RED_REQUESTED and confirmation.state is not F.PENDING:
+        await client._transition(blue, S.RED_CONFIRMED, source)
+    return await _settle_red(client, red, confirmation, source)
+
+
+async def finish_blue(client: AsyncClient, red: LedgerRecord, source: str) -> None:
+    """The red invoice exists: mark its form issued and the blue (partially) reversed."""
+    from fapiao.rules import compute_totals
+
+    if not red.original_order_id:
+        return
+    blue = await client.ledger.get(RequestKey(red.key.seller_tax_id, red.original_order_id))
+    if blue is None:
+        return
+    for form in await client.ledger.red_confirmations(blue.key):
+        if form.red_order_id == red.key.order_id and form.state is not F.RED_ISSUED:
+            confirmation = confirmation_of(
+                form,
+                seller_tax_id=red.key.seller_tax_id,
+                original_invoice_number=blue.invoice_number or "",
+            ).model_copy(update={"state": F.RED_ISSUED})
+            await client.ledger.save_red_confirmation(
+                blue.key,
+                confirmation,
+                line_amounts=form.line_amounts,
+                red_order_id=form.red_order_id,
+            )
+    try:
+        if blue.state is S.RED_REQUESTED:
+            blue = await client._transition(blue, S.RED_CONFIRMED, source)
+        if blue.state is not S.RED_CONFIRMED:
+            return
+        request = RedReversalRequest.model_validate(red.payload)
+        full = request.is_full
+        if not full:
+            reversed_ = await client.ledger.reversed_amounts(blue.key, include_pending=False)
+            total = compute_totals(Invoice.model_validate(blue.payload)).total_amount
+            full = sum(reversed_.values(), Decimal("0.00")) >= total
+        await client._transition(
+            blue,
+            S.REVERSED if full else S.PARTIALLY_REVERSED,
+            source,
+            detail={"red_order_id": red.key.order_id, "red_invoice_number": red.invoice_number},
+        )
+    except InvalidStateTransition:
+        log.info(
+            "blue invoice of red order %s/%s already moved on",
+            mask_tax_id(red.key.seller_tax_id),
+            red.key.order_id,
+        )

@@ -1,0 +1,87 @@
+"""Exactly-once issuance against the real sandboxes, on SQLite and PostgreSQL ledgers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fapiao.engine.ledger import RequestKey
+from fapiao.errors import OutcomeUnknown
+from fapiao.models import InvoiceState
+from fapiao.testing.samples import service_invoice
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+@pytest.mark.parametrize("vendor", ["nuonuo", "baiwang"])
+async def test_same_request_twice_one_provider_call(engine_env_any_ledger, vendor: str) -> None:
+    env = engine_env_any_ledger
+    v = env.vendors[vendor]
+    invoice = service_invoice(v.seller())
+    async with env.client() as client:
+        first = await client.issue(invoice)
+        second = await client.issue(invoice)
+        # concurrent duplicates too: still one call
+        third, fourth = await asyncio.gather(client.issue(invoice), client.issue(invoice))
+        assert first.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
+        assert {second.state, third.state, fourth.state} <= {
+            InvoiceState.ISSUED,
+            InvoiceState.ISSUING,
+        }
+        assert v.issues(invoice.order_id) == 1
+        record = await client.record(v.seller_tax_id, invoice.order_id)
+        assert record.provider == vendor and record.provider_profile in {"nn", "bw"}
+        events = await client.ledger.events(RequestKey(v.seller_tax_id, invoice.order_id))
+        assert events[0].from_state is None and events[0].to_state is InvoiceState.SUBMITTED
+
+
+@pytest.mark.parametrize("vendor", ["nuonuo", "baiwang"])
+async def test_timeout_after_commit_is_settled_by_query(engine_env_any_ledger, vendor: str) -> None:
+    env = engine_env_any_ledger
+    v = env.vendors[vendor]
+    invoice = service_invoice(v.seller())
+    profiles = {
+        "nn": env.profile("nuonuo", timeout_seconds=0.4),
+        "bw": env.profile("baiwang", timeout_seconds=0.4),
+    }
+    v.proxy.fault_next(v.issue_op, "timeout=1.5", order_id=invoice.order_id)
+    async with env.client(env.write_config(profiles=profiles)) as client:
+        status = await client.issue(invoice)  # timed out, then found by the query
+        assert status.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
+        events = await client.ledger.events(RequestKey(v.seller_tax_id, invoice.order_id))
+        assert [e.to_state for e in events][:2] == [InvoiceState.SUBMITTED, status.state]
+        again = await client.issue(invoice)
+        report = await client.reconcile()
+        assert again.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
+        assert report.resubmitted == []
+    assert v.issues(invoice.order_id) == 1
+
+
+async def test_reset_before_commit_waits_for_visibility_then_resends(engine_env) -> None:
+    env = engine_env
+    v = env.vendors["nuonuo"]
+    invoice = service_invoice(v.seller())
+    profiles = {
+        "nn": env.profile("nuonuo", timeout_seconds=0.6, limits={"resubmit_after_seconds": 0.3}),
+        "bw": env.profile("baiwang"),
+    }
+    v.proxy.fault_next(v.issue_op, "reset", order_id=invoice.order_id)  # dropped before the sandbox
+    async with env.client(env.write_config(profiles=profiles)) as client:
+        with pytest.raises(OutcomeUnknown):
+            await client.issue(invoice)
+        record = await client.record(v.seller_tax_id, invoice.order_id)
+        assert record.state is InvoiceState.SUBMITTED
+        with pytest.raises(OutcomeUnknown):  # asking again queries; it never resends
+            await client.issue(invoice)
+        early = await client.reconcile()
+        assert early.resubmitted == []  # too soon: it might still appear
+        assert v.issues(invoice.order_id) == 1
+        await asyncio.sleep(1.0)  # timeout + visibility delay
+        late = await client.reconcile()
+        assert late.resubmitted == [invoice.order_id]
+        events = await client.ledger.events(RequestKey(v.seller_tax_id, invoice.order_id))
+        assert any((e.detail or {}).get("resubmit") for e in events)
+        final = await client.query(v.seller_tax_id, invoice.order_id)
+        assert final.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
+    assert v.issues(invoice.order_id) == 2  # the dropped one and the resend
