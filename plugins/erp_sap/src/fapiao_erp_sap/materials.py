@@ -13,6 +13,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,11 @@ class MappingTable:
         if not code:
             return None
         # SAP shows material numbers with or without leading zeros (conversion exit MATN1).
-        return self.materials.get(code) or self.materials.get(code.lstrip("0"))
+        return self.materials.get(code) or self._unpadded.get(code.lstrip("0"))
+
+    @cached_property
+    def _unpadded(self) -> dict[str, MaterialEntry]:
+        return {k.lstrip("0"): v for k, v in self.materials.items()}
 
     def unit(self, sap_unit: str | None) -> str | None:
         if not sap_unit:
