@@ -1,0 +1,1 @@
+"""Revision scripts: frozen history, never edited once released (add a new one instead)."""

@@ -1,0 +1,795 @@
+"""The ledger's SQL, as synchronous functions of a connection (run by the writer or a reader).
+
+Each write function changes a request row and inserts its event in the caller's transaction,
+so a group commit can never persist one without the other. Updates carry an optimistic
+``version`` check: with several worker processes on one PostgreSQL database, a concurrent
+change makes the update miss, and the function re-reads and re-decides instead of
+overwriting a state it never saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    RowMapping,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.selectable import TextualSelect
+
+from fapiao.engine.ledger import fastpath
+from fapiao.engine.ledger import schema as t
+from fapiao.engine.ledger.columns import to_utc
+from fapiao.engine.ledger.records import (
+    BatchRecord,
+    DocumentRecord,
+    EventSource,
+    LedgerEvent,
+    LedgerRecord,
+    LedgerStats,
+    RedConfirmationRecord,
+    RequestKey,
+    RequestKind,
+)
+from fapiao.engine.states import StatusDecision, check_transition, decide_status
+from fapiao.errors import InvalidStateTransition, LedgerUnavailable, NotFound
+from fapiao.masking import mask_tax_id
+from fapiao.models import (
+    DocumentFormat,
+    InvoiceState,
+    InvoiceStatus,
+    RedConfirmation,
+    RedConfirmationState,
+)
+
+__all__ = [
+    "RESERVABLE_STATES",
+    "UNSETTLED_STATES",
+    "StatusFields",
+    "add_document",
+    "apply_status",
+    "documents",
+    "events",
+    "get",
+    "get_batch",
+    "get_cursor",
+    "get_many",
+    "non_final",
+    "red_confirmations",
+    "reserve",
+    "reversed_amounts",
+    "save_batch",
+    "save_red_confirmation",
+    "set_cursor",
+    "stats",
+    "transition",
+]
+
+S = InvoiceState
+
+RESERVABLE_STATES = frozenset({S.RECEIVED, S.VALIDATED, S.SUBMITTED})
+"""States a record may be created in: nothing has been issued yet."""
+
+UNSETTLED_STATES = frozenset(
+    {S.RECEIVED, S.VALIDATED, S.SUBMITTED, S.ISSUING, S.RED_REQUESTED, S.RED_CONFIRMED}
+)
+"""Records whose outcome is still open: never sent, sent without a final answer, or a red
+form in flight. ``issued`` and ``partially_reversed`` are settled (though not final)."""
+
+_MAX_RETRIES = 5
+_CHUNK = 400  # keys per IN (...) query: far below every driver's parameter limit
+
+# red-form states, ordered so a late report never downgrades a form
+_FORM_RANK = {
+    RedConfirmationState.PENDING: 0,
+    RedConfirmationState.CONFIRMED: 1,
+    RedConfirmationState.REJECTED: 2,
+    RedConfirmationState.LAPSED: 2,
+    RedConfirmationState.REVOKED: 2,
+    RedConfirmationState.RED_ISSUED: 3,
+}
+_FORM_COUNTED = frozenset(
+    {RedConfirmationState.PENDING, RedConfirmationState.CONFIRMED, RedConfirmationState.RED_ISSUED}
+)
+
+StatusFields = Mapping[str, Any]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Statements are built once and executed with parameters: building a SQLAlchemy construct
+# (and its cache key) per call cost more than the SQL itself in the group-commit loop.
+_KEY = and_(
+    t.requests.c.seller_tax_id == bindparam("k_seller"),
+    t.requests.c.order_id == bindparam("k_order"),
+)
+_SELECT_REQUEST = select(t.requests).where(_KEY)
+_SELECT_REQUEST_ID = select(t.requests.c.id).where(_KEY)
+
+
+def _insert_on_conflict(
+    table: Table,
+    conflict: Sequence[str],
+    *,
+    update: Sequence[str] = (),
+    returning: str | None = None,
+) -> TextClause | TextualSelect:
+    """``INSERT ... ON CONFLICT`` as typed SQL text, identical on SQLite (3.35+) and
+    PostgreSQL. SQLAlchemy's dialect ``insert()`` constructs are not cacheable (they
+    recompile on every call, ~1 ms each), and this is the hottest statement of the ledger."""
+    names = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(':' + n for n in names)}) "
+        f"ON CONFLICT ({', '.join(conflict)}) "
+    )
+    if update:
+        sql += "DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in update)
+    else:
+        sql += "DO NOTHING"
+    if returning is not None:
+        sql += f" RETURNING {returning}"
+    statement = text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
+    return statement if returning is None else statement.columns(table.c[returning])
+
+
+_ADD_DOCUMENT = _insert_on_conflict(t.documents, ["request_id", "format", "sha256"])
+_SET_CURSOR = _insert_on_conflict(t.cursors, ["name"], update=["value", "updated_at"])
+
+
+def _key_params(key: RequestKey) -> dict[str, str]:
+    return {"k_seller": key.seller_tax_id, "k_order": key.order_id}
+
+
+def _record(row: Row[Any]) -> LedgerRecord:
+    m = row._mapping
+    return LedgerRecord(
+        key=RequestKey(m["seller_tax_id"], m["order_id"]),
+        kind=RequestKind(m["kind"]),
+        state=InvoiceState(m["state"]),
+        provider_profile=m["provider_profile"],
+        provider=m["provider"],
+        payload=m["payload"],
+        serial_number=m["serial_number"],
+        invoice_number=m["invoice_number"],
+        issued_at=m["issued_at"],
+        total_amount=m["total_amount"],
+        total_tax=m["total_tax"],
+        total_with_tax=m["total_with_tax"],
+        attempts=m["attempts"],
+        error_code=m["error_code"],
+        error_message=m["error_message"],
+        original_order_id=m["original_order_id"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+        id=m["id"],
+    )
+
+
+def _not_found(key: RequestKey) -> NotFound:
+    who = f"{mask_tax_id(key.seller_tax_id)}/{key.order_id}"
+    return NotFound(
+        f"no ledger record for order {who}",
+        message_zh=f"账本中没有订单 {who} 的记录",
+        field="order_id",
+    )
+
+
+def _load(
+    connection: Connection, key: RequestKey, *, fresh: bool = False
+) -> tuple[LedgerRecord, bool]:
+    """The record and whether it was read from the database just now. The writer's cache
+    serves unless ``fresh``: a decision not to write must never rest on a cached copy,
+    since another process may have moved the row."""
+    session = fastpath.session(connection)
+    if not fresh:
+        found = session.cached(key)
+        if found is not None:
+            return found, False
+    row = connection.execute(_SELECT_REQUEST, _key_params(key)).first()
+    if row is None:
+        raise _not_found(key)
+    record = _record(row)
+    session.remember(record)
+    return record, True
+
+
+def _event(
+    session: fastpath.Session,
+    request_id: int,
+    from_state: InvoiceState | None,
+    to_state: InvoiceState,
+    source: EventSource,
+    detail: Mapping[str, Any] | None,
+    at: Any,
+) -> None:
+    """Insert an event; ``at`` is already in the database's form (``FastSql.time``)."""
+    params: dict[str, Any] = {
+        "request_id": request_id,
+        "from_state": from_state.value if from_state is not None else None,
+        "to_state": to_state.value,
+        "source": source.value,
+        "at": at,
+    }
+    session.sql.bind("fapiao_events", {"detail": detail}, params)
+    session.cursor.execute(session.sql.insert_event, params)
+
+
+def _write(
+    connection: Connection,
+    record: LedgerRecord,
+    fields: Mapping[str, Any],
+    *,
+    to_state: InvoiceState,
+    source: EventSource,
+    detail: Mapping[str, Any] | None,
+) -> LedgerRecord | None:
+    """Update the row (and insert its event) if nobody changed it since ``record`` was read;
+    None if somebody did. ``fields`` hold Python values of request columns."""
+    session = fastpath.session(connection)
+    sql = session.sql
+    at = now()
+    at_db = sql.time(at)
+    version = record.version + 1
+    params: dict[str, Any] = {"state": to_state.value, "updated_at": at_db, "version": version}
+    sql.bind("fapiao_requests", fields, params)
+    statement = sql.update_request(params)
+    params["w_seller"] = record.key.seller_tax_id
+    params["w_order"] = record.key.order_id
+    params["w_version"] = record.version
+    cursor = session.cursor
+    cursor.execute(statement, params)
+    if cursor.rowcount != 1:
+        return None
+    _event(session, record.id, record.state, to_state, source, detail, at_db)
+    changes = dict(fields)
+    if changes.get("issued_at") is not None:
+        changes["issued_at"] = to_utc(changes["issued_at"])
+    written = replace(record, state=to_state, updated_at=at, version=version, **changes)
+    session.remember(written)
+    return written
+
+
+def _conflict_exhausted(key: RequestKey) -> LedgerUnavailable:
+    return LedgerUnavailable(
+        f"order {key.order_id} kept changing under concurrent writers; retry",
+        message_zh=f"订单 {key.order_id} 被并发写入反复修改，请重试",
+    )
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+def reserve(
+    connection: Connection,
+    key: RequestKey,
+    *,
+    kind: RequestKind,
+    provider_profile: str,
+    provider: str,
+    payload: dict[str, Any],
+    initial_state: InvoiceState,
+    original_order_id: str | None,
+    source: EventSource,
+) -> tuple[LedgerRecord, bool]:
+    """Create the record unless the key exists; the existing record is returned untouched."""
+    if initial_state not in RESERVABLE_STATES:
+        allowed = ", ".join(sorted(s.value for s in RESERVABLE_STATES))
+        raise InvalidStateTransition(
+            f"a record cannot start as {initial_state.value}; it starts as one of: {allowed}",
+            message_zh=f"记录不能以 {initial_state.value} 状态创建，只能是：{allowed}",
+            field="initial_state",
+        )
+    session = fastpath.session(connection)
+    sql = session.sql
+    at = now()
+    at_db = sql.time(at)
+    params = dict.fromkeys(sql.request_columns)
+    params.update(
+        seller_tax_id=key.seller_tax_id,
+        order_id=key.order_id,
+        kind=kind.value,
+        original_order_id=original_order_id,
+        provider_profile=provider_profile,
+        provider=provider,
+        state=initial_state.value,
+        attempts=0,
+        created_at=at_db,
+        updated_at=at_db,
+        version=1,
+    )
+    sql.bind("fapiao_requests", {"payload": payload}, params)
+    cursor = session.cursor
+    cursor.execute(sql.insert_request, params)
+    inserted = cursor.fetchone()
+    if inserted is None:
+        return _load(connection, key, fresh=True)[0], False
+    new_id = int(inserted[0])
+    _event(session, new_id, None, initial_state, source, None, at_db)
+    record = LedgerRecord(
+        key=key,
+        kind=kind,
+        state=initial_state,
+        provider_profile=provider_profile,
+        provider=provider,
+        payload=payload,
+        serial_number=None,
+        invoice_number=None,
+        issued_at=None,
+        total_amount=None,
+        total_tax=None,
+        total_with_tax=None,
+        attempts=0,
+        error_code=None,
+        error_message=None,
+        original_order_id=original_order_id,
+        created_at=at,
+        updated_at=at,
+        version=1,
+        id=new_id,
+    )
+    session.remember(record)
+    return record, True
+
+
+def transition(
+    connection: Connection,
+    key: RequestKey,
+    to: InvoiceState,
+    *,
+    source: EventSource,
+    detail: Mapping[str, Any] | None,
+    fields: Mapping[str, Any],
+    attempts_increment: int,
+    expect_from: Collection[InvoiceState] | None,
+) -> LedgerRecord:
+    """An explicit change decided by us: refused unless the state machine allows it."""
+    fresh = False
+    for _ in range(_MAX_RETRIES):
+        record, fresh = _load(connection, key, fresh=fresh)
+        try:
+            _check_explicit(record, to, expect_from)
+        except InvalidStateTransition:
+            if fresh:
+                raise
+            fresh = True  # refuse only on what the database says, not on a cached copy
+            continue
+        values = dict(fields)
+        if attempts_increment:
+            values["attempts"] = record.attempts + attempts_increment
+        if to is S.ISSUED and "error_code" not in fields:
+            values["error_code"] = None
+            values["error_message"] = None
+        written = _write(connection, record, values, to_state=to, source=source, detail=detail)
+        if written is not None:
+            return written
+        fresh = True
+    raise _conflict_exhausted(key)
+
+
+def _check_explicit(
+    record: LedgerRecord, to: InvoiceState, expect_from: Collection[InvoiceState] | None
+) -> None:
+    key = record.key
+    if expect_from is not None and record.state not in expect_from:
+        expected = ", ".join(sorted(s.value for s in expect_from))
+        raise InvalidStateTransition(
+            f"order {key.order_id} is {record.state.value}, expected {expected} "
+            f"before moving to {to.value}",
+            message_zh=f"订单 {key.order_id} 当前为 {record.state.value}，"
+            f"转为 {to.value} 前应为：{expected}",
+            field="state",
+        )
+    check_transition(record.state, to, seller_tax_id=key.seller_tax_id, order_id=key.order_id)
+
+
+def _status_values(status: InvoiceStatus, message: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in (
+        "serial_number",
+        "invoice_number",
+        "issued_at",
+        "total_amount",
+        "total_tax",
+        "total_with_tax",
+    ):
+        value = getattr(status, name)
+        if value is not None:
+            values[name] = value
+    if status.error is not None:
+        values["error_code"] = status.error.code
+        values["error_message"] = message
+    return values
+
+
+def _status_detail(status: InvoiceStatus, extra: Mapping[str, Any]) -> dict[str, Any]:
+    detail: dict[str, Any] = {"provider": status.provider, **extra}
+    if status.raw_status is not None:
+        detail["raw_status"] = status.raw_status
+    if status.error is not None:
+        detail["error_code"] = status.error.code
+    return detail
+
+
+def apply_status(
+    connection: Connection,
+    key: RequestKey,
+    status: InvoiceStatus,
+    *,
+    source: EventSource,
+    error_message: str | None,
+) -> LedgerRecord:
+    """A provider's report: applied only if it moves the record forward (see ``states``)."""
+    fresh = False
+    for _ in range(_MAX_RETRIES):
+        record, fresh = _load(connection, key, fresh=fresh)
+        decision = decide_status(record.state, status.state)
+        reported = _status_values(status, error_message)
+        missing = {
+            name: value
+            for name, value in reported.items()
+            if name not in {"error_code", "error_message"} and getattr(record, name) is None
+        }
+        if decision in {StatusDecision.STALE, StatusDecision.HELD} or (
+            decision is StatusDecision.SAME and not missing
+        ):
+            if fresh:
+                return record
+            fresh = True  # a no-op must rest on the database, not on a cached copy
+            continue
+        if decision is StatusDecision.APPLY:
+            values = reported
+            detail = _status_detail(status, {})
+            written = _write(
+                connection, record, values, to_state=status.state, source=source, detail=detail
+            )
+        elif decision is StatusDecision.SAME:
+            detail = _status_detail(status, {"filled": sorted(missing)})
+            written = _write(
+                connection, record, missing, to_state=record.state, source=source, detail=detail
+            )
+        else:  # CONFLICT: keep the record, leave a trace for reconciliation and audits
+            detail = _status_detail(
+                status, {"ignored": status.state.value, "reason": "conflicts with the ledger"}
+            )
+            written = _write(
+                connection, record, {}, to_state=record.state, source=source, detail=detail
+            )
+        if written is not None:
+            return written
+        fresh = True
+    raise _conflict_exhausted(key)
+
+
+def get(connection: Connection, key: RequestKey) -> LedgerRecord | None:
+    row = connection.execute(_SELECT_REQUEST, _key_params(key)).first()
+    return _record(row) if row is not None else None
+
+
+def get_many(connection: Connection, keys: Iterable[RequestKey]) -> dict[RequestKey, LedgerRecord]:
+    wanted = list(dict.fromkeys(keys))
+    found: dict[RequestKey, LedgerRecord] = {}
+    columns = tuple_(t.requests.c.seller_tax_id, t.requests.c.order_id)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = [(k.seller_tax_id, k.order_id) for k in wanted[start : start + _CHUNK]]
+        for row in connection.execute(select(t.requests).where(columns.in_(chunk))):
+            record = _record(row)
+            found[record.key] = record
+    return found
+
+
+def non_final(
+    connection: Connection,
+    *,
+    states: Collection[InvoiceState] | None,
+    profile: str | None,
+    limit: int,
+    after_id: int | None,
+) -> list[LedgerRecord]:
+    """Unsettled records in creation order; page with ``after_id`` (the last record's id)."""
+    wanted = UNSETTLED_STATES if states is None else frozenset(states)
+    query = select(t.requests).where(t.requests.c.state.in_([s.value for s in wanted]))
+    if profile is not None:
+        query = query.where(t.requests.c.provider_profile == profile)
+    if after_id is not None:
+        query = query.where(t.requests.c.id > after_id)
+    rows = connection.execute(query.order_by(t.requests.c.id).limit(limit))
+    return [_record(row) for row in rows]
+
+
+_SELECT_EVENTS = (
+    select(t.events)
+    .join(t.requests, t.requests.c.id == t.events.c.request_id)
+    .where(_KEY)
+    .order_by(t.events.c.id)
+)
+
+
+def events(connection: Connection, key: RequestKey) -> list[LedgerEvent]:
+    return [
+        LedgerEvent(
+            key=key,
+            from_state=InvoiceState(m["from_state"]) if m["from_state"] else None,
+            to_state=InvoiceState(m["to_state"]),
+            source=EventSource(m["source"]),
+            detail=m["detail"],
+            at=m["at"],
+            id=m["id"],
+        )
+        for m in (row._mapping for row in connection.execute(_SELECT_EVENTS, _key_params(key)))
+    ]
+
+
+def stats(connection: Connection) -> LedgerStats:
+    query = select(
+        t.requests.c.provider_profile, t.requests.c.state, func.count().label("n")
+    ).group_by(t.requests.c.provider_profile, t.requests.c.state)
+    by_state: dict[InvoiceState, int] = {}
+    by_profile: dict[str, dict[InvoiceState, int]] = {}
+    for profile, state_value, count in connection.execute(query):
+        state = InvoiceState(state_value)
+        by_state[state] = by_state.get(state, 0) + count
+        by_profile.setdefault(profile, {})[state] = count
+    return LedgerStats(
+        total=sum(by_state.values()),
+        by_state=by_state,
+        by_profile=by_profile,
+        non_final=sum(n for s, n in by_state.items() if s in UNSETTLED_STATES),
+    )
+
+
+# -- documents ---------------------------------------------------------------------------------
+
+
+def _request_id(connection: Connection, key: RequestKey) -> int:
+    found = connection.execute(_SELECT_REQUEST_ID, _key_params(key)).scalar()
+    if found is None:
+        raise _not_found(key)
+    return int(found)
+
+
+def add_document(
+    connection: Connection,
+    key: RequestKey,
+    fmt: DocumentFormat,
+    sha256: str,
+    size: int,
+    location: str,
+) -> None:
+    """Record a verified file; recording the same file again is a no-op."""
+    connection.execute(
+        _ADD_DOCUMENT,
+        {
+            "request_id": _request_id(connection, key),
+            "format": fmt.value,
+            "sha256": sha256,
+            "size": size,
+            "location": location,
+            "created_at": now(),
+        },
+    )
+
+
+_SELECT_DOCUMENTS = (
+    select(t.documents)
+    .join(t.requests, t.requests.c.id == t.documents.c.request_id)
+    .where(_KEY)
+    .order_by(t.documents.c.id)
+)
+
+
+def documents(connection: Connection, key: RequestKey) -> list[DocumentRecord]:
+    return [
+        DocumentRecord(
+            key=key,
+            format=DocumentFormat(m["format"]),
+            sha256=m["sha256"],
+            size=m["size"],
+            location=m["location"],
+            created_at=m["created_at"],
+        )
+        for m in (row._mapping for row in connection.execute(_SELECT_DOCUMENTS, _key_params(key)))
+    ]
+
+
+# -- red confirmations -----------------------------------------------------------------------
+
+
+def _red_record(key: RequestKey, m: RowMapping) -> RedConfirmationRecord:
+    return RedConfirmationRecord(
+        original=key,
+        provider=m["provider"],
+        confirmation_id=m["confirmation_id"],
+        confirmation_number=m["confirmation_number"],
+        red_order_id=m["red_order_id"],
+        state=RedConfirmationState(m["state"]),
+        reason=m["reason"],
+        amount=m["amount"],
+        tax=m["tax"],
+        line_amounts={int(k): Decimal(v) for k, v in m["line_amounts"].items()},
+        requires_confirmation=m["requires_confirmation"],
+        expires_at=m["expires_at"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def save_red_confirmation(
+    connection: Connection,
+    original: RequestKey,
+    confirmation: RedConfirmation,
+    *,
+    line_amounts: Mapping[int, Decimal],
+    red_order_id: str,
+) -> RedConfirmationRecord:
+    """Insert or update a form; its state only ever moves forward (see ``_FORM_RANK``)."""
+    request_id = _request_id(connection, original)
+    table = t.red_confirmations
+    existing = connection.execute(
+        select(table).where(
+            table.c.request_id == request_id,
+            table.c.confirmation_id == confirmation.confirmation_id,
+        )
+    ).first()
+    at = now()
+    amounts = {str(i): format(a, "f") for i, a in sorted(line_amounts.items())}
+    values: dict[str, Any] = {
+        "provider": confirmation.provider,
+        "confirmation_number": confirmation.confirmation_number,
+        "red_order_id": red_order_id,
+        "state": confirmation.state.value,
+        "reason": confirmation.reason.value,
+        "amount": confirmation.amount,
+        "tax": confirmation.tax,
+        "line_amounts": amounts,
+        "requires_confirmation": confirmation.requires_confirmation,
+        "expires_at": confirmation.expires_at,
+        "updated_at": at,
+    }
+    if existing is None:
+        values.update(
+            request_id=request_id,
+            confirmation_id=confirmation.confirmation_id,
+            created_at=confirmation.created_at or at,
+        )
+        connection.execute(table.insert().values(**values))
+    else:
+        current = RedConfirmationState(existing._mapping["state"])
+        if _FORM_RANK[confirmation.state] < _FORM_RANK[current] or (
+            _FORM_RANK[confirmation.state] == _FORM_RANK[current] and confirmation.state != current
+        ):
+            values["state"] = current.value  # late or conflicting report: keep what we know
+        if values["confirmation_number"] is None:
+            values["confirmation_number"] = existing._mapping["confirmation_number"]
+        connection.execute(
+            update(table).where(table.c.id == existing._mapping["id"]).values(**values)
+        )
+    row = connection.execute(
+        select(table).where(
+            table.c.request_id == request_id,
+            table.c.confirmation_id == confirmation.confirmation_id,
+        )
+    ).one()
+    return _red_record(original, row._mapping)
+
+
+_SELECT_FORMS = (
+    select(t.red_confirmations)
+    .join(t.requests, t.requests.c.id == t.red_confirmations.c.request_id)
+    .where(_KEY)
+    .order_by(t.red_confirmations.c.id)
+)
+
+
+def red_confirmations(connection: Connection, key: RequestKey) -> list[RedConfirmationRecord]:
+    rows = connection.execute(_SELECT_FORMS, _key_params(key))
+    return [_red_record(key, row._mapping) for row in rows]
+
+
+def reversed_amounts(
+    connection: Connection, key: RequestKey, *, include_pending: bool
+) -> dict[int, Decimal]:
+    """Per blue line, what red forms have reversed (or, pending, have claimed) so far.
+
+    Pending forms count by default: two partial reversals raised together must not both
+    pass the "not above what remains" rule against the same remainder.
+    """
+    counted = _FORM_COUNTED if include_pending else _FORM_COUNTED - {RedConfirmationState.PENDING}
+    totals: dict[int, Decimal] = {}
+    for form in red_confirmations(connection, key):
+        if form.state in counted:
+            for line, amount in form.line_amounts.items():
+                totals[line] = totals.get(line, Decimal(0)) + amount
+    return totals
+
+
+# -- cursors and batches -----------------------------------------------------------------------
+
+
+def get_cursor(connection: Connection, name: str) -> str | None:
+    value = connection.execute(select(t.cursors.c.value).where(t.cursors.c.name == name)).scalar()
+    return None if value is None else str(value)
+
+
+def set_cursor(connection: Connection, name: str, value: str) -> None:
+    connection.execute(_SET_CURSOR, {"name": name, "value": value, "updated_at": now()})
+
+
+def _batch(m: RowMapping) -> BatchRecord:
+    return BatchRecord(
+        batch_id=m["id"],
+        input_path=m["input_path"],
+        input_sha256=m["input_sha256"],
+        position=m["position"],
+        counts=dict(m["counts"]),
+        done=bool(m["done"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def get_batch(connection: Connection, batch_id: str) -> BatchRecord | None:
+    row = connection.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
+    return _batch(row._mapping) if row is not None else None
+
+
+def save_batch(
+    connection: Connection,
+    batch_id: str,
+    *,
+    input_path: str,
+    input_sha256: str | None,
+    position: int,
+    counts: Mapping[str, int],
+    done: bool,
+) -> BatchRecord:
+    """Create or advance a batch. The position never goes back, so a slow writer of an older
+    position cannot make a resumed batch redo (or skip) work."""
+    at = now()
+    existing = get_batch(connection, batch_id)
+    if existing is None:
+        connection.execute(
+            t.batches.insert().values(
+                id=batch_id,
+                input_path=input_path,
+                input_sha256=input_sha256,
+                position=position,
+                counts=dict(counts),
+                done=done,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    else:
+        connection.execute(
+            update(t.batches)
+            .where(t.batches.c.id == batch_id)
+            .values(
+                input_path=input_path,
+                input_sha256=input_sha256,
+                position=max(position, existing.position),
+                counts=dict(counts),
+                done=done or existing.done,
+                updated_at=at,
+            )
+        )
+    saved = get_batch(connection, batch_id)
+    assert saved is not None
+    return saved
