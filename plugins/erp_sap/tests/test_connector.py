@@ -27,7 +27,9 @@ def test_entry_point_and_protocol(settings: SapSettings) -> None:
     assert isinstance(SapConnector(settings), Connector)
 
 
-async def test_pending_is_oldest_first_and_resumes_after_its_cursor(settings: SapSettings, sim: SapSimulator) -> None:
+async def test_pending_is_oldest_first_and_resumes_after_its_cursor(
+    settings: SapSettings, sim: SapSimulator
+) -> None:
     async with SapConnector(settings) as connector:
         everything = await pull(connector)
         positions = [BillingCursor.parse(d.cursor) for d in everything]
@@ -46,7 +48,9 @@ async def test_pending_is_oldest_first_and_resumes_after_its_cursor(settings: Sa
         assert await pull(connector, everything[-1].cursor) == []
 
 
-async def test_changed_and_new_documents_show_up_after_the_cursor(settings: SapSettings, sim: SapSimulator) -> None:
+async def test_changed_and_new_documents_show_up_after_the_cursor(
+    settings: SapSettings, sim: SapSimulator
+) -> None:
     async with SapConnector(settings) as connector:
         last = (await pull(connector))[-1].cursor
         sim.data.touch("90000010")
@@ -88,7 +92,9 @@ async def test_bad_documents_are_reported_and_the_rest_goes_on(settings: SapSett
     assert {i.seller.tax_id for i in invoices} == {"91310115MA1K4LHX27", "91440300MA5F7GQK10"}
 
 
-async def test_write_back_is_idempotent_and_takes_documents_out_of_pending(settings: SapSettings, sim: SapSimulator) -> None:
+async def test_write_back_is_idempotent_and_takes_documents_out_of_pending(
+    settings: SapSettings, sim: SapSimulator
+) -> None:
     outcome = WriteBack(
         source_id="90000005",
         order_id="90000005",
@@ -113,29 +119,47 @@ async def test_write_back_is_idempotent_and_takes_documents_out_of_pending(setti
         assert "90000005" not in [d.id for d in await pull(connector)]
 
         # A failure written back keeps the document pending; a later success replaces it.
-        failed = WriteBack(source_id="90000006", order_id="90000006", state=InvoiceState.FAILED,
-                           error_code="QUOTA_EXCEEDED", error_message="授信额度不足 / quota exceeded")
+        failed = WriteBack(
+            source_id="90000006",
+            order_id="90000006",
+            state=InvoiceState.FAILED,
+            error_code="QUOTA_EXCEEDED",
+            error_message="授信额度不足 / quota exceeded",
+        )
         await connector.write_back(failed)
         assert "90000006" in [d.id for d in await pull(connector)]
 
 
-async def test_csrf_token_is_fetched_again_after_the_session_expires(settings: SapSettings, sim: SapSimulator) -> None:
+async def test_csrf_token_is_fetched_again_after_the_session_expires(
+    settings: SapSettings, sim: SapSimulator
+) -> None:
     outcome = WriteBack(source_id="90000007", order_id="90000007", state=InvoiceState.ISSUING)
     async with SapConnector(settings) as connector:
         await connector.write_back(outcome)
         sim.expire_sessions()
-        await connector.write_back(outcome.model_copy(update={"state": InvoiceState.ISSUED, "invoice_number": "25312000000000000707"}))
+        await connector.write_back(
+            outcome.model_copy(
+                update={"state": InvoiceState.ISSUED, "invoice_number": "25312000000000000707"}
+            )
+        )
     assert sim.count("GET", "ZFAPIAO_INVOICE_SRV/") == 2
     assert sim.count("PUT", "InvoiceResultSet") == 3  # one refused with x-csrf-token: Required
     assert sim.data.table("InvoiceResultSet")[("90000007",)]["Status"] == "issued"
 
 
-async def test_cancellation_after_issue_becomes_a_red_request(settings: SapSettings, sim: SapSimulator) -> None:
+async def test_cancellation_after_issue_becomes_a_red_request(
+    settings: SapSettings, sim: SapSimulator
+) -> None:
     async with SapConnector(settings) as connector:
         cursor = (await pull(connector))[-1].cursor
         await connector.write_back(
-            WriteBack(source_id="90000009", order_id="90000009", state=InvoiceState.ISSUED,
-                      invoice_number="25312000000000000909", issued_at=datetime(2025, 3, 4, tzinfo=UTC))
+            WriteBack(
+                source_id="90000009",
+                order_id="90000009",
+                state=InvoiceState.ISSUED,
+                invoice_number="25312000000000000909",
+                issued_at=datetime(2025, 3, 4, tzinfo=UTC),
+            )
         )
         s1 = sim.data.cancel("90000009")
         later = await pull(connector, cursor)
@@ -151,8 +175,15 @@ async def test_cancellation_after_issue_becomes_a_red_request(settings: SapSetti
 
 async def test_oauth_client_credentials(server: RunningServer, sim: SapSimulator, mapping) -> None:
     settings = example_settings(
-        server.base_url, sim, material_mapping=mapping, auth="oauth", username=None, password=None,
-        token_url=f"{server.base_url}/oauth/token", client_id="sb-fapiao-client", client_secret="sim-client-secret",
+        server.base_url,
+        sim,
+        material_mapping=mapping,
+        auth="oauth",
+        username=None,
+        password=None,
+        token_url=f"{server.base_url}/oauth/token",
+        client_id="sb-fapiao-client",
+        client_secret="sim-client-secret",
     )
     async with SapConnector(settings) as connector:
         assert len(await pull(connector)) == 26
@@ -161,8 +192,12 @@ async def test_oauth_client_credentials(server: RunningServer, sim: SapSimulator
     assert sim.count("GET", "A_BillingDocument") > 0
 
 
-async def test_wrong_credentials_raise_auth_failed_and_secrets_stay_out(server: RunningServer, sim: SapSimulator, mapping) -> None:
-    settings = example_settings(server.base_url, sim, material_mapping=mapping, password="Wrong-Secret-42")
+async def test_wrong_credentials_raise_auth_failed_and_secrets_stay_out(
+    server: RunningServer, sim: SapSimulator, mapping
+) -> None:
+    settings = example_settings(
+        server.base_url, sim, material_mapping=mapping, password="Wrong-Secret-42"
+    )
     async with SapConnector(settings) as connector:
         with pytest.raises(AuthFailed) as excinfo:
             await pull(connector)

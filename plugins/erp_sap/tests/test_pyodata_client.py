@@ -67,7 +67,9 @@ def test_pyodata_reads_metadata_filters_pages_and_expands(
     assert [i.ReferenceSDDocument for i in items] == ["90000001"]
 
 
-def test_pyodata_reads_business_partner_tax_number(server: RunningServer, session: requests.Session) -> None:
+def test_pyodata_reads_business_partner_tax_number(
+    server: RunningServer, session: requests.Session
+) -> None:
     service = pyodata.Client(f"{server.base_url}{ROOT}/API_BUSINESS_PARTNER", session)
     partner = (
         service.entity_sets.A_BusinessPartner.get_entity("1000010")
@@ -108,7 +110,11 @@ def test_pyodata_writes_back_with_csrf_token(
         PdfUrl="https://files.example.cn/25312000000000000777.pdf"
     ).execute()
     row = results.get_entity("90000010").execute()
-    assert (row.Status, row.InvoiceNumber, row.IssueDateTime) == ("issued", "25312000000000000777", issued_at)
+    assert (row.Status, row.InvoiceNumber, row.IssueDateTime) == (
+        "issued",
+        "25312000000000000777",
+        issued_at,
+    )
     assert row.PdfUrl.endswith(".pdf")
     assert len([k for k in sim.data.table("InvoiceResultSet") if k == ("90000010",)]) == 1
     request = results.get_entities()

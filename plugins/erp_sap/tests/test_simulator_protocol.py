@@ -47,7 +47,9 @@ def test_metadata_is_edmx_with_sap_names_and_types(client: httpx.Client) -> None
     navs = {n.get("Name") for n in types["A_BillingDocumentType"].iter(EDM + "NavigationProperty")}
     assert navs == {"to_Item", "to_Partner", "to_PricingElement"}
     sets = {s.get("Name"): s for s in schema.iter(EDM + "EntitySet")}
-    assert sets["A_BillingDocument"].get("{http://www.sap.com/Protocols/SAPData}updatable") == "false"
+    assert (
+        sets["A_BillingDocument"].get("{http://www.sap.com/Protocols/SAPData}updatable") == "false"
+    )
 
 
 def test_basic_auth_is_required(server: RunningServer) -> None:
@@ -58,7 +60,9 @@ def test_basic_auth_is_required(server: RunningServer) -> None:
     assert wrong.status_code == 401
 
 
-def test_oauth_client_credentials_token_and_expiry(server: RunningServer, sim: SapSimulator) -> None:
+def test_oauth_client_credentials_token_and_expiry(
+    server: RunningServer, sim: SapSimulator
+) -> None:
     refused = httpx.post(
         f"{server.base_url}/oauth/token",
         data={"grant_type": "client_credentials"},
@@ -84,13 +88,19 @@ def test_json_format_dates_decimals_metadata_and_deferred(client: httpx.Client) 
     body = client.get(f"{BILLING}/A_BillingDocument('90000001')").json()["d"]
     assert body["__metadata"]["type"] == "API_BILLING_DOCUMENT_SRV.A_BillingDocumentType"
     assert body["__metadata"]["uri"].endswith("A_BillingDocument('90000001')")
-    assert body["LastChangeDateTime"].startswith("/Date(") and body["LastChangeDateTime"].endswith("+0000)/")
-    assert body["BillingDocumentDate"].startswith("/Date(") and "+" not in body["BillingDocumentDate"]
+    assert body["LastChangeDateTime"].startswith("/Date(") and body["LastChangeDateTime"].endswith(
+        "+0000)/"
+    )
+    assert (
+        body["BillingDocumentDate"].startswith("/Date(") and "+" not in body["BillingDocumentDate"]
+    )
     assert isinstance(body["TotalNetAmount"], str) and body["TotalNetAmount"].count(".") == 1
     assert body["to_Item"]["__deferred"]["uri"].endswith("A_BillingDocument('90000001')/to_Item")
 
 
-def test_filter_on_change_time_with_datetimeoffset_literal(client: httpx.Client, sim: SapSimulator) -> None:
+def test_filter_on_change_time_with_datetimeoffset_literal(
+    client: httpx.Client, sim: SapSimulator
+) -> None:
     documents = sim.data.documents()
     pivot = documents[10]["LastChangeDateTime"]
     literal = format_datetimeoffset_literal(pivot)
@@ -100,13 +110,19 @@ def test_filter_on_change_time_with_datetimeoffset_literal(client: httpx.Client,
     ):
         response = client.get(
             f"{BILLING}/A_BillingDocument",
-            params={"$filter": f"LastChangeDateTime {op} {literal}", "$select": "BillingDocument", "$top": "1000"},
+            params={
+                "$filter": f"LastChangeDateTime {op} {literal}",
+                "$select": "BillingDocument",
+                "$top": "1000",
+            },
         )
         got = {r["BillingDocument"] for r in _all_pages(client, response)}
         assert got == {d["BillingDocument"] for d in expected}
     # The unencoded '+' of an offset arrives as a space; the Gateway still reads it.
     iso = pivot.isoformat()
-    response = client.get(f"{BILLING}/A_BillingDocument?$filter=LastChangeDateTime ge datetimeoffset'{iso}'&$top=1000")
+    response = client.get(
+        f"{BILLING}/A_BillingDocument?$filter=LastChangeDateTime ge datetimeoffset'{iso}'&$top=1000"
+    )
     assert response.status_code == 200
 
 
@@ -115,11 +131,15 @@ def test_filter_grammar_and_typed_comparison(client: httpx.Client) -> None:
         "(BillingDocumentType eq 'S1' or BillingDocumentType eq 'G2') and TotalNetAmount gt 100"
         " and not (SalesOrganization eq '1710')"
     )
-    rows = client.get(f"{BILLING}/A_BillingDocument", params={"$filter": expression}).json()["d"]["results"]
+    rows = client.get(f"{BILLING}/A_BillingDocument", params={"$filter": expression}).json()["d"][
+        "results"
+    ]
     assert sorted(r["BillingDocumentType"] for r in rows) == ["G2", "S1"]
     rows = client.get(
         f"{BILLING}/A_BillingDocument",
-        params={"$filter": "substringof('PO-', PurchaseOrderByCustomer) and TransactionCurrency ne 'CNY'"},
+        params={
+            "$filter": "substringof('PO-', PurchaseOrderByCustomer) and TransactionCurrency ne 'CNY'"
+        },
     ).json()["d"]["results"]
     assert [r["TransactionCurrency"] for r in rows] == ["USD"]
 
@@ -149,10 +169,15 @@ def _all_pages(client: httpx.Client, response: httpx.Response) -> list[dict]:
         response = client.get(body["__next"])
 
 
-def test_server_driven_paging_with_next_links_and_inlinecount(client: httpx.Client, sim: SapSimulator) -> None:
+def test_server_driven_paging_with_next_links_and_inlinecount(
+    client: httpx.Client, sim: SapSimulator
+) -> None:
     first = client.get(
         f"{BILLING}/A_BillingDocument",
-        params={"$inlinecount": "allpages", "$orderby": "LastChangeDateTime desc,BillingDocument desc"},
+        params={
+            "$inlinecount": "allpages",
+            "$orderby": "LastChangeDateTime desc,BillingDocument desc",
+        },
     )
     body = first.json()["d"]
     total = len(sim.data.documents())
@@ -162,11 +187,15 @@ def test_server_driven_paging_with_next_links_and_inlinecount(client: httpx.Clie
     stamps = [(parse_datetime(r["LastChangeDateTime"]), r["BillingDocument"]) for r in rows]
     assert len(rows) == total and stamps == sorted(stamps, reverse=True)
     # $top caps the server pages too; $skip offsets them.
-    capped = _all_pages(client, client.get(f"{BILLING}/A_BillingDocument", params={"$top": "7", "$skip": "3"}))
+    capped = _all_pages(
+        client, client.get(f"{BILLING}/A_BillingDocument", params={"$top": "7", "$skip": "3"})
+    )
     everything = [r["BillingDocument"] for r in rows[::-1]]
     assert [r["BillingDocument"] for r in capped] == sorted(everything)[3:10]
     assert client.get(f"{BILLING}/A_BillingDocument/$count").text == str(total)
-    count = client.get(f"{BILLING}/A_BillingDocument/$count", params={"$filter": "BillingDocumentType eq 'S1'"})
+    count = client.get(
+        f"{BILLING}/A_BillingDocument/$count", params={"$filter": "BillingDocumentType eq 'S1'"}
+    )
     assert count.text == "1"
 
 
@@ -180,14 +209,20 @@ def test_expand_nested_and_select(client: httpx.Client) -> None:
     ).json()["d"]
     assert set(body) == {"__metadata", "BillingDocument", "TotalNetAmount", "to_Item", "to_Partner"}
     items = body["to_Item"]["results"]
-    assert {k for k in items[0] if not k.startswith("__")} == {"Material", "NetAmount", "to_PricingElement"}
+    assert {k for k in items[0] if not k.startswith("__")} == {
+        "Material",
+        "NetAmount",
+        "to_PricingElement",
+    }
     conditions = {e["ConditionType"]: e for e in items[0]["to_PricingElement"]["results"]}
     assert conditions["MWST"]["ConditionCategory"] == "D"
     assert {p["PartnerFunction"] for p in body["to_Partner"]["results"]} == {"AG", "RE", "RG", "WE"}
 
 
 def test_composite_keys_and_navigation(client: httpx.Client) -> None:
-    item = client.get(f"{BILLING}/A_BillingDocumentItem(BillingDocument='90000002',BillingDocumentItem='10')")
+    item = client.get(
+        f"{BILLING}/A_BillingDocumentItem(BillingDocument='90000002',BillingDocumentItem='10')"
+    )
     assert item.status_code == 200 and item.json()["d"]["BillingDocumentItem"] == "10"
     parent = client.get(
         f"{BILLING}/A_BillingDocumentItem(BillingDocument='90000002',BillingDocumentItem='10')/to_BillingDocument"
@@ -199,7 +234,11 @@ def test_composite_keys_and_navigation(client: httpx.Client) -> None:
 
 
 def test_csrf_protocol_on_writes(client: httpx.Client, sim: SapSimulator) -> None:
-    entity = {"BillingDocument": "90000005", "Status": "issued", "InvoiceNumber": "25312000000000000555"}
+    entity = {
+        "BillingDocument": "90000005",
+        "Status": "issued",
+        "InvoiceNumber": "25312000000000000555",
+    }
     url = f"{WRITEBACK}/InvoiceResultSet('90000005')"
     refused = client.put(url, json=entity)
     assert refused.status_code == 403 and refused.headers["x-csrf-token"] == "Required"
@@ -218,7 +257,9 @@ def test_csrf_protocol_on_writes(client: httpx.Client, sim: SapSimulator) -> Non
         headers={"x-csrf-token": token},
     )
     assert readonly.status_code == 501
-    too_long = client.put(url, json={**entity, "InvoiceNumber": "9" * 21}, headers={"x-csrf-token": token})
+    too_long = client.put(
+        url, json={**entity, "InvoiceNumber": "9" * 21}, headers={"x-csrf-token": token}
+    )
     assert too_long.status_code == 400
     sim.expire_sessions()
     assert client.put(url, json=entity, headers={"x-csrf-token": token}).status_code == 403

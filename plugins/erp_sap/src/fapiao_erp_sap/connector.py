@@ -168,9 +168,7 @@ class SapConnector:
         for start in range(0, len(ids), _RESULT_CHUNK):
             chunk = ids[start : start + _RESULT_CHUNK]
             expression = " or ".join(f"BillingDocument eq {string_literal(i)}" for i in chunk)
-            body = await self.odata.get(
-                f"{self._writeback}/{ENTITY_SET}", {"$filter": expression}
-            )
+            body = await self.odata.get(f"{self._writeback}/{ENTITY_SET}", {"$filter": expression})
             for entity in results(body):
                 found[str(entity["BillingDocument"])] = entity
         return found
@@ -190,9 +188,7 @@ class SapConnector:
         enrichment: dict[str, Any] = {}
         if is_red:
             original_result = recorded.get(reference or "")
-            if reference and (
-                original_result is None or original_result.get("Status") == "failed"
-            ):
+            if reference and (original_result is None or original_result.get("Status") == "failed"):
                 return None  # the referenced invoice was never issued: nothing to reverse
             enrichment["original"] = {
                 "document": await self.odata.get_optional(
@@ -234,13 +230,13 @@ class SapConnector:
     # -- write back --------------------------------------------------------------------------
 
     async def write_back(self, outcome: WriteBack) -> None:
-        await self.odata.put(self._writeback, entity_path(outcome.source_id), result_entity(outcome))
+        await self.odata.put(
+            self._writeback, entity_path(outcome.source_id), result_entity(outcome)
+        )
 
     async def read_back(self, billing_document: str) -> dict[str, Any] | None:
         """The write-back record of one document, as SAP holds it (None if there is none)."""
-        body = await self.odata.get_optional(
-            f"{self._writeback}/{entity_path(billing_document)}"
-        )
+        body = await self.odata.get_optional(f"{self._writeback}/{entity_path(billing_document)}")
         return dict(body) if body else None
 
     async def aclose(self) -> None:

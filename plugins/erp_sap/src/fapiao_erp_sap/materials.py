@@ -88,7 +88,9 @@ class MappingTable:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise _config(path, f"cannot read: {exc.strerror}", f"无法读取：{exc.strerror}") from exc
+            raise _config(
+                path, f"cannot read: {exc.strerror}", f"无法读取：{exc.strerror}"
+            ) from exc
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -117,7 +119,9 @@ class MappingTable:
         for unit, label in _table(path, data, "units").items():
             if not isinstance(label, str) or not label.strip():
                 where = f"[units] {unit}"
-                raise _config(path, f"{where} must be a non-empty string", f"{where} 必须是非空字符串")
+                raise _config(
+                    path, f"{where} must be a non-empty string", f"{where} 必须是非空字符串"
+                )
             units[str(unit)] = label.strip()
         tax_codes: dict[str, TaxCodeRule] = {}
         for code, row in _table(path, data, "tax_codes").items():
@@ -127,7 +131,9 @@ class MappingTable:
             extra = set(row) - {"rate", "treatment", "preferential_policy"}
             if extra:
                 names = ", ".join(sorted(extra))
-                raise _config(path, f"{where}: unknown key(s) {names}", f"{where}：未知字段 {names}")
+                raise _config(
+                    path, f"{where}: unknown key(s) {names}", f"{where}：未知字段 {names}"
+                )
             tax_codes[str(code)] = TaxCodeRule(
                 rate=_rate(path, where, row.get("rate")),
                 treatment=_treatment(path, where, row.get("treatment")) or TaxTreatment.TAXABLE,
@@ -157,7 +163,9 @@ class MappingTable:
                 raise _config(path, f"{where}: empty material", f"第 {number} 行：物料号为空")
             if material in materials:
                 raise _config(
-                    path, f"{where}: material {material} listed twice", f"第 {number} 行：物料 {material} 重复"
+                    path,
+                    f"{where}: material {material} listed twice",
+                    f"第 {number} 行：物料 {material} 重复",
                 )
             values = {k: v for k, v in row.items() if k != "material" and v not in (None, "")}
             materials[material] = _material(path, where, material, values)
@@ -196,7 +204,9 @@ def _rate(path: Path, where: str, value: Any) -> Decimal | None:
     try:
         rate = Decimal(str(value).strip())
     except InvalidOperation:
-        raise _config(path, f"{where}: bad rate {value!r}", f"{where}：税率 {value!r} 无效") from None
+        raise _config(
+            path, f"{where}: bad rate {value!r}", f"{where}：税率 {value!r} 无效"
+        ) from None
     if not Decimal(0) <= rate < Decimal(1):
         raise _config(
             path,

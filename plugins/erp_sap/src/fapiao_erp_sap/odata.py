@@ -263,7 +263,7 @@ class ODataClient:
             headers={"x-csrf-token": "Fetch"},
         )
         self._raise_for(response, "CSRF token fetch")
-        token = response.headers.get("x-csrf-token")
+        token = str(response.headers.get("x-csrf-token") or "")
         if not token or token.lower() == "required":
             raise AuthFailed(
                 "SAP did not hand out a CSRF token",
@@ -298,4 +298,3 @@ class ODataClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-

@@ -40,7 +40,11 @@ MAX_LENGTHS = {
 }
 """CHAR lengths of the Z table's fields; longer values are cut, as ABAP would."""
 
-_URL_FIELDS = {DocumentFormat.PDF: "PdfUrl", DocumentFormat.OFD: "OfdUrl", DocumentFormat.XML: "XmlUrl"}
+_URL_FIELDS = {
+    DocumentFormat.PDF: "PdfUrl",
+    DocumentFormat.OFD: "OfdUrl",
+    DocumentFormat.XML: "XmlUrl",
+}
 
 
 def entity_path(billing_document: str) -> str:
@@ -55,7 +59,10 @@ def _cut(name: str, value: str | None) -> str | None:
 
 def result_entity(outcome: WriteBack) -> dict[str, Any]:
     """The full ``InvoiceResult`` for one outcome (every field present: PUT replaces)."""
-    urls = {fmt.value if isinstance(fmt, DocumentFormat) else str(fmt): url for fmt, url in outcome.document_urls.items()}
+    urls = {
+        fmt.value if isinstance(fmt, DocumentFormat) else str(fmt): url
+        for fmt, url in outcome.document_urls.items()
+    }
     entity: dict[str, Any] = {
         "BillingDocument": outcome.source_id,
         "FapiaoOrderID": _cut("FapiaoOrderID", outcome.order_id),

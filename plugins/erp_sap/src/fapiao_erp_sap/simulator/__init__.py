@@ -32,7 +32,9 @@ def mapping_file() -> Path:
     return Path(str(resources.files("fapiao_erp_sap.simulator").joinpath("materials.toml")))
 
 
-def example_settings(base_url: str, sim: SapSimulator | None = None, **overrides: Any) -> SapSettings:
+def example_settings(
+    base_url: str, sim: SapSimulator | None = None, **overrides: Any
+) -> SapSettings:
     """Connector settings for a running simulator (basic auth unless overridden)."""
     sim = sim or SapSimulator()
     user, password = next(iter(sim.users.items()))

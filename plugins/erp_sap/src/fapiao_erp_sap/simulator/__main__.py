@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     user, password = next(iter(sim.users.items()))
     client_id, secret = next(iter(sim.oauth_clients.items()))
-    print(f"SAP simulator on http://{args.host}:{args.port}/sap/opu/odata/sap/ (client {sim.client})")
+    print(
+        f"SAP simulator on http://{args.host}:{args.port}/sap/opu/odata/sap/ (client {sim.client})"
+    )
     print(f"  basic auth {user} / {password}; OAuth client {client_id} / {secret} at /oauth/token")
     uvicorn.run(create_app(sim), host=args.host, port=args.port, log_level="warning")
 

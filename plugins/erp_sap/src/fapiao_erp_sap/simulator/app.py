@@ -139,7 +139,9 @@ class _Handler:
             return rows
         return rows[0] if rows else None
 
-    def entity(self, etype: EntityType, row: Row, expand: Tree, select: Tree | None) -> dict[str, Any]:
+    def entity(
+        self, etype: EntityType, row: Row, expand: Tree, select: Tree | None
+    ) -> dict[str, Any]:
         uri = f"{self.root_url}/{etype.set_name}({_key_predicate(etype, row)})"
         out: dict[str, Any] = {
             "__metadata": {"id": uri, "uri": uri, "type": f"{self.service.namespace}.{etype.name}"}
@@ -156,12 +158,16 @@ class _Handler:
                 if nav.many:
                     assert isinstance(related, list)
                     out[nav.name] = {
-                        "results": [self.entity(target, r, expand[nav.name], child_select) for r in related]
+                        "results": [
+                            self.entity(target, r, expand[nav.name], child_select) for r in related
+                        ]
                     }
                 else:
                     assert not isinstance(related, list)
                     out[nav.name] = (
-                        self.entity(target, related, expand[nav.name], child_select) if related else None
+                        self.entity(target, related, expand[nav.name], child_select)
+                        if related
+                        else None
                     )
             elif everything or nav.name in (select or {}):
                 out[nav.name] = {"__deferred": {"uri": f"{uri}/{nav.name}"}}
@@ -219,7 +225,9 @@ class _Handler:
         try:
             value = int(self.params[name])
         except ValueError:
-            raise QueryError(f"System query option '{name}' must be a non-negative integer") from None
+            raise QueryError(
+                f"System query option '{name}' must be a non-negative integer"
+            ) from None
         if value < 0:
             raise QueryError(f"System query option '{name}' must be a non-negative integer")
         return value
@@ -280,7 +288,9 @@ class _Handler:
                 )
         return value
 
-    def write(self, etype: EntityType, key: tuple[str, ...] | None, values: dict[str, Any], method: str) -> Response:
+    def write(
+        self, etype: EntityType, key: tuple[str, ...] | None, values: dict[str, Any], method: str
+    ) -> Response:
         table = self.sim.data.table(etype.set_name)
         now = datetime.now(UTC)
         with self.sim.data.lock:
@@ -289,11 +299,15 @@ class _Handler:
                 if not all(key):
                     raise QueryError(f"Key property {'/'.join(etype.keys)} is missing")
                 if key in table:
-                    return _error(409, "ZFAPIAO/001", f"Entity {key} already exists", self.service.namespace)
+                    return _error(
+                        409, "ZFAPIAO/001", f"Entity {key} already exists", self.service.namespace
+                    )
                 row = {p.name: None for p in etype.props} | values | {"LastChangeDateTime": now}
                 table[key] = row
                 response = JSONResponse({"d": self.entity(etype, row, {}, None)}, status_code=201)
-                response.headers["location"] = f"{self.root_url}/{etype.set_name}({_key_predicate(etype, row)})"
+                response.headers["location"] = (
+                    f"{self.root_url}/{etype.set_name}({_key_predicate(etype, row)})"
+                )
                 return response
             assert key is not None
             for name, part in zip(etype.keys, key, strict=True):
@@ -301,12 +315,16 @@ class _Handler:
                     raise QueryError(f"Key property '{name}' in the body differs from the URL")
             if method == "DELETE":
                 if table.pop(key, None) is None:
-                    return _error(404, "/IWBEP/CM_MGW_RT/020", "Resource not found", self.service.namespace)
+                    return _error(
+                        404, "/IWBEP/CM_MGW_RT/020", "Resource not found", self.service.namespace
+                    )
                 return Response(status_code=204)
             existing = table.get(key)
             if method in ("PATCH", "MERGE"):
                 if existing is None:
-                    return _error(404, "/IWBEP/CM_MGW_RT/020", "Resource not found", self.service.namespace)
+                    return _error(
+                        404, "/IWBEP/CM_MGW_RT/020", "Resource not found", self.service.namespace
+                    )
                 row = existing | values
             else:  # PUT: the Z service's UPDATE_ENTITY is a MODIFY (upsert) of the whole row
                 row = {p.name: None for p in etype.props} | values
@@ -337,7 +355,9 @@ def _unauthorized(sim: SapSimulator) -> Response:
     return PlainTextResponse(
         "Logon failed",
         status_code=401,
-        headers={"www-authenticate": f'Basic realm="SAP NetWeaver Application Server [{sim.system_id}/{sim.client}]"'},
+        headers={
+            "www-authenticate": f'Basic realm="SAP NetWeaver Application Server [{sim.system_id}/{sim.client}]"'
+        },
     )
 
 
@@ -356,7 +376,9 @@ def create_app(sim: SapSimulator | None = None) -> Starlette:
                 client_id = ""
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-        if client_id not in sim.oauth_clients or not secrets.compare_digest(sim.oauth_clients[client_id], secret):
+        if client_id not in sim.oauth_clients or not secrets.compare_digest(
+            sim.oauth_clients[client_id], secret
+        ):
             return JSONResponse(
                 {"error": "unauthorized", "error_description": "Bad credentials"}, status_code=401
             )
@@ -387,7 +409,11 @@ def create_app(sim: SapSimulator | None = None) -> Starlette:
             return _unauthorized(sim)
         service = SERVICES.get(service_name)
         if service is None:
-            return _error(404, "/IWFND/MED/170", f"No service found for namespace '', name '{service_name}', version '0001'")
+            return _error(
+                404,
+                "/IWFND/MED/170",
+                f"No service found for namespace '', name '{service_name}', version '0001'",
+            )
         extra_headers: dict[str, str] = {}
         if method in ("GET", "HEAD") and request.headers.get("x-csrf-token", "").lower() == "fetch":
             csrf = base64.b64encode(secrets.token_bytes(18)).decode()
@@ -397,7 +423,9 @@ def create_app(sim: SapSimulator | None = None) -> Starlette:
             sent = request.headers.get("x-csrf-token", "")
             if sim.csrf.get(sent) != user:
                 return PlainTextResponse(
-                    "CSRF token validation failed", status_code=403, headers={"x-csrf-token": "Required"}
+                    "CSRF token validation failed",
+                    status_code=403,
+                    headers={"x-csrf-token": "Required"},
                 )
         try:
             response = await _dispatch(sim, request, service, path, method)
@@ -405,7 +433,11 @@ def create_app(sim: SapSimulator | None = None) -> Starlette:
             response = _error(400, "/IWBEP/CM_MGW_RT/022", str(exc), service.namespace)
         response.headers.update(extra_headers)
         if extra_headers:
-            response.set_cookie(f"SAP_SESSIONID_{sim.system_id}_{sim.client}", secrets.token_urlsafe(16), httponly=True)
+            response.set_cookie(
+                f"SAP_SESSIONID_{sim.system_id}_{sim.client}",
+                secrets.token_urlsafe(16),
+                httponly=True,
+            )
         response.headers["dataserviceversion"] = "2.0"
         if method == "HEAD":
             return Response(status_code=response.status_code, headers=dict(response.headers))
@@ -421,7 +453,9 @@ def create_app(sim: SapSimulator | None = None) -> Starlette:
     )
 
 
-async def _dispatch(sim: SapSimulator, request: Request, service: Service, path: str, method: str) -> Response:
+async def _dispatch(
+    sim: SapSimulator, request: Request, service: Service, path: str, method: str
+) -> Response:
     handler = _Handler(sim, request, service)
     if path == "":
         if method not in ("GET", "HEAD"):
@@ -433,11 +467,18 @@ async def _dispatch(sim: SapSimulator, request: Request, service: Service, path:
     match = _SEGMENT_RE.match(segments[0])
     etype = service.entity_set(match.group("name")) if match else None
     if match is None or etype is None:
-        return _error(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{segments[0]}'", service.namespace)
+        return _error(
+            404,
+            "/IWBEP/CM_MGW_RT/021",
+            f"Resource not found for segment '{segments[0]}'",
+            service.namespace,
+        )
     key_text = match.group("key")
     if method in _WRITE_METHODS:
         if not etype.writable:
-            operation = {"POST": "CREATE_ENTITY", "DELETE": "DELETE_ENTITY"}.get(method, "UPDATE_ENTITY")
+            operation = {"POST": "CREATE_ENTITY", "DELETE": "DELETE_ENTITY"}.get(
+                method, "UPDATE_ENTITY"
+            )
             return _error(
                 501,
                 "/IWBEP/CM_MGW_RT/021",
@@ -445,7 +486,12 @@ async def _dispatch(sim: SapSimulator, request: Request, service: Service, path:
                 service.namespace,
             )
         if len(segments) != 1 or (method == "POST") != (key_text is None):
-            return _error(405, "/IWBEP/CM_MGW_RT/004", "Method not allowed for this resource", service.namespace)
+            return _error(
+                405,
+                "/IWBEP/CM_MGW_RT/004",
+                "Method not allowed for this resource",
+                service.namespace,
+            )
         key = parse_key(etype, key_text) if key_text is not None else None
         values = await handler.body(etype) if method != "DELETE" else {}
         return handler.write(etype, key, values, method)
@@ -454,7 +500,12 @@ async def _dispatch(sim: SapSimulator, request: Request, service: Service, path:
         if segments[1:] == ["$count"]:
             return handler.count(etype, rows)
         if len(segments) > 1:
-            return _error(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{segments[1]}'", service.namespace)
+            return _error(
+                404,
+                "/IWBEP/CM_MGW_RT/021",
+                f"Resource not found for segment '{segments[1]}'",
+                service.namespace,
+            )
         return handler.collection(etype, rows, etype.set_name)
     key = parse_key(etype, key_text)
     row = sim.data.table(etype.set_name).get(key)
@@ -464,7 +515,12 @@ async def _dispatch(sim: SapSimulator, request: Request, service: Service, path:
         return handler.single(etype, row)
     nav = etype.nav(segments[1])
     if nav is None:
-        return _error(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{segments[1]}'", service.namespace)
+        return _error(
+            404,
+            "/IWBEP/CM_MGW_RT/021",
+            f"Resource not found for segment '{segments[1]}'",
+            service.namespace,
+        )
     target = service.entity_type(nav.target)
     related = handler.related(etype, row, nav.name)
     if nav.many:

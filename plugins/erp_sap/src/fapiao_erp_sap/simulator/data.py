@@ -42,7 +42,9 @@ MATERIALS: tuple[Material, ...] = (
     Material("SRV-SUPPORT", "Annual support", "EA", Decimal("12000.00"), "J3", Decimal(6)),
     Material("FR-APPLE-5KG", "Fuji apples 5kg box", "BOX", Decimal("42.80"), "J2", Decimal(9)),
 )
-UNMAPPED_MATERIAL = Material("TG99-PROTO", "Prototype board", "EA", Decimal("999.00"), "J1", Decimal(13))
+UNMAPPED_MATERIAL = Material(
+    "TG99-PROTO", "Prototype board", "EA", Decimal("999.00"), "J1", Decimal(13)
+)
 
 SELLERS = {
     "1010": {
@@ -82,13 +84,88 @@ class Customer:
 
 
 CUSTOMERS: tuple[Customer, ...] = (
-    Customer("1000010", "北京华启网络科技有限公司", "91110108MA01B2C3D0", city="北京市", district="海淀区", street="中关村大街", house="27号", phone="010-62881234", email="ap@huaqi.example.cn", bank="中国工商银行北京中关村支行", account="0200004509200123456789"),
-    Customer("1000011", "杭州云帆电子商务有限公司", "91330106MA2H3K4L6R", city="杭州市", district="西湖区", street="文三路", house="90号", phone="0571-88771234", email="finance@yunfan.example.cn", bank="中国建设银行杭州文三支行", account="33050161622700001234"),
-    Customer("1000012", "成都锦江贸易有限公司", "91510100MA62Q8RX71", city="成都市", district="锦江区", street="春熙路", house="15号", phone="028-86651234", bank="中国农业银行成都春熙支行", account="22810101040012345"),
-    Customer("1000013", "苏州工业园区精密制造有限公司", "91320506MA1X9T8B5E", city="苏州市", district="工业园区", street="星湖街", house="328号", phone="0512-62881234", email="invoice@precision.example.cn", bank="交通银行苏州园区支行", account="325605000018170123456"),
-    Customer("1000014", "天津滨海物流有限公司", None, city="天津市", district="滨海新区", street="港城大道", house="6号", phone="022-25761234"),
-    Customer("1000015", "张伟", None, person=True, city="上海市", district="徐汇区", street="漕溪北路", house="200弄3号", phone="13812345678", email="zhangwei@example.cn"),
-    Customer("1000016", "Pacific Trading Ltd.", None, country="US", city="San Jose", street="N First St", house="2150"),
+    Customer(
+        "1000010",
+        "北京华启网络科技有限公司",
+        "91110108MA01B2C3D0",
+        city="北京市",
+        district="海淀区",
+        street="中关村大街",
+        house="27号",
+        phone="010-62881234",
+        email="ap@huaqi.example.cn",
+        bank="中国工商银行北京中关村支行",
+        account="0200004509200123456789",
+    ),
+    Customer(
+        "1000011",
+        "杭州云帆电子商务有限公司",
+        "91330106MA2H3K4L6R",
+        city="杭州市",
+        district="西湖区",
+        street="文三路",
+        house="90号",
+        phone="0571-88771234",
+        email="finance@yunfan.example.cn",
+        bank="中国建设银行杭州文三支行",
+        account="33050161622700001234",
+    ),
+    Customer(
+        "1000012",
+        "成都锦江贸易有限公司",
+        "91510100MA62Q8RX71",
+        city="成都市",
+        district="锦江区",
+        street="春熙路",
+        house="15号",
+        phone="028-86651234",
+        bank="中国农业银行成都春熙支行",
+        account="22810101040012345",
+    ),
+    Customer(
+        "1000013",
+        "苏州工业园区精密制造有限公司",
+        "91320506MA1X9T8B5E",
+        city="苏州市",
+        district="工业园区",
+        street="星湖街",
+        house="328号",
+        phone="0512-62881234",
+        email="invoice@precision.example.cn",
+        bank="交通银行苏州园区支行",
+        account="325605000018170123456",
+    ),
+    Customer(
+        "1000014",
+        "天津滨海物流有限公司",
+        None,
+        city="天津市",
+        district="滨海新区",
+        street="港城大道",
+        house="6号",
+        phone="022-25761234",
+    ),
+    Customer(
+        "1000015",
+        "张伟",
+        None,
+        person=True,
+        city="上海市",
+        district="徐汇区",
+        street="漕溪北路",
+        house="200弄3号",
+        phone="13812345678",
+        email="zhangwei@example.cn",
+    ),
+    Customer(
+        "1000016",
+        "Pacific Trading Ltd.",
+        None,
+        country="US",
+        city="San Jose",
+        street="N First St",
+        house="2150",
+    ),
 )
 _TAXED = CUSTOMERS[:4]
 
@@ -148,7 +225,9 @@ class SapData:
             ]
 
     def _tick(self, ms: int | None = None) -> datetime:
-        self.clock += timedelta(milliseconds=ms if ms is not None else self.random.randint(900, 90000))
+        self.clock += timedelta(
+            milliseconds=ms if ms is not None else self.random.randint(900, 90000)
+        )
         return self.clock
 
     # -- business partners -------------------------------------------------------------------
@@ -296,10 +375,17 @@ class SapData:
                 net = gross_value - reduction
                 tax = (net * material.rate_percent / 100).quantize(CENT, ROUND_HALF_UP)
                 if discount == Decimal(100):  # free of charge (TANN): no value, no tax
-                    net, tax, gross_value, reduction = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+                    net, tax, gross_value, reduction = (
+                        Decimal(0),
+                        Decimal(0),
+                        Decimal(0),
+                        Decimal(0),
+                    )
                 total_net += net
                 total_tax += tax
-                base, amount, rate = header_tax.get(material.tax_code, (Decimal(0), Decimal(0), material.rate_percent))
+                base, amount, rate = header_tax.get(
+                    material.tax_code, (Decimal(0), Decimal(0), material.rate_percent)
+                )
                 header_tax[material.tax_code] = (base + net, amount + tax, rate)
                 self.put(
                     "A_BillingDocumentItem",
@@ -307,7 +393,9 @@ class SapData:
                     {
                         "BillingDocument": doc,
                         "BillingDocumentItem": item,
-                        "SalesDocumentItemCategory": "TANN" if net == 0 else ("G2N" if billing_type == "G2" else "TAN"),
+                        "SalesDocumentItemCategory": "TANN"
+                        if net == 0
+                        else ("G2N" if billing_type == "G2" else "TAN"),
                         "SalesDocumentItemType": "",
                         "ReturnItemProcessingType": "",
                         "CreationDate": when.replace(hour=0, minute=0, second=0, microsecond=0),
@@ -320,7 +408,9 @@ class SapData:
                         "Plant": company,
                         "StorageLocation": "101A",
                         "BillingDocumentItemText": material.text,
-                        "ServicesRenderedDate": when.replace(hour=0, minute=0, second=0, microsecond=0),
+                        "ServicesRenderedDate": when.replace(
+                            hour=0, minute=0, second=0, microsecond=0
+                        ),
                         "BillingQuantity": _qty(quantity),
                         "BillingQuantityUnit": material.unit,
                         "BillingQuantityInBaseUnit": _qty(quantity),
@@ -332,7 +422,9 @@ class SapData:
                         "TaxAmount": _money(tax),
                         "ProfitCenter": "YB101",
                         "ReferenceSDDocument": reference or f"80{doc[2:]}",
-                        "ReferenceSDDocumentItem": refs[position - 1] if position <= len(refs) else item,
+                        "ReferenceSDDocumentItem": refs[position - 1]
+                        if position <= len(refs)
+                        else item,
                         "ReferenceSDDocumentCategory": "M" if reference else "J",
                         "SalesDocument": f"10{doc[2:]}",
                         "SalesDocumentItem": item,
@@ -342,8 +434,12 @@ class SapData:
                         "DepartureCountry": "CN",
                     },
                 )
-                self._item_pricing(doc, item, material, quantity, gross_value, reduction, net, tax, currency, when)
-            for counter, (tax_code, (base, amount, rate)) in enumerate(sorted(header_tax.items()), start=1):
+                self._item_pricing(
+                    doc, item, material, quantity, gross_value, reduction, net, tax, currency, when
+                )
+            for counter, (tax_code, (base, amount, rate)) in enumerate(
+                sorted(header_tax.items()), start=1
+            ):
                 self.put(
                     "A_BillingDocumentPrcgElmnt",
                     (doc, "900", f"{counter:03d}"),
@@ -410,7 +506,9 @@ class SapData:
                     "FiscalYear": str(when.year),
                     "AccountingDocument": self._accounting(),
                     "SoldToParty": customer.number,
-                    "PurchaseOrderByCustomer": po if po is not None else f"PO-{when:%Y%m}-{doc[-4:]}",
+                    "PurchaseOrderByCustomer": po
+                    if po is not None
+                    else f"PO-{when:%Y%m}-{doc[-4:]}",
                     "CustomerGroup": "01",
                     "Country": customer.country,
                     "Region": "",
@@ -447,7 +545,9 @@ class SapData:
         if reduction:
             percent = (reduction / gross_value * 100) if gross_value else Decimal(0)
             elements.append(("020", "K007", "A", -percent, -reduction, "A", "", "", gross_value))
-        elements.append(("900", "MWST", "A", material.rate_percent, tax, "D", "D", material.tax_code, net))
+        elements.append(
+            ("900", "MWST", "A", material.rate_percent, tax, "D", "D", material.tax_code, net)
+        )
         for step, ctype, calc, rate, amount, klass, category, tax_code, base in elements:
             self.put(
                 "A_BillingDocumentItemPrcgElmnt",
@@ -509,19 +609,24 @@ class SapData:
             elif case == "no_tax_id":
                 self.add_invoice(CUSTOMERS[4], self._lines(2), company=company, changed=changed)
             elif case == "person":
-                self.add_invoice(CUSTOMERS[5], [(MATERIALS[0], Decimal(1), Decimal(0))], changed=changed)
+                self.add_invoice(
+                    CUSTOMERS[5], [(MATERIALS[0], Decimal(1), Decimal(0))], changed=changed
+                )
             elif case == "free_item":
                 lines = [*self._lines(2), (MATERIALS[2], Decimal(1), Decimal(100))]
                 self.add_invoice(_TAXED[index % 4], lines, company=company, changed=changed)
             else:
                 count = self.random.randint(1, 4)
-                self.add_invoice(_TAXED[index % 4], self._lines(count), company=company, changed=changed)
+                self.add_invoice(
+                    _TAXED[index % 4], self._lines(count), company=company, changed=changed
+                )
 
     def _history(self) -> None:
         """Two invoices fapiao issued before (results recorded), one cancelled, one credited."""
         first = self.add_invoice(_TAXED[0], [(MATERIALS[1], Decimal(2), Decimal(0))])
         second = self.add_invoice(
-            _TAXED[1], [(MATERIALS[0], Decimal(3), Decimal(0)), (MATERIALS[2], Decimal(10), Decimal(0))]
+            _TAXED[1],
+            [(MATERIALS[0], Decimal(3), Decimal(0)), (MATERIALS[2], Decimal(10), Decimal(0))],
         )
         for number, doc in (("25312000000000000101", first), ("25312000000000000102", second)):
             self.record_result(doc, "issued", number, self.clock)
@@ -547,9 +652,16 @@ class SapData:
         """VF11: an S1 reversing every item; the original is flagged cancelled and changed."""
         with self.lock:
             original = self._document(doc)
-            items = sorted(self.where("A_BillingDocumentItem", BillingDocument=doc), key=lambda r: int(r["BillingDocumentItem"]))
+            items = sorted(
+                self.where("A_BillingDocumentItem", BillingDocument=doc),
+                key=lambda r: int(r["BillingDocumentItem"]),
+            )
             lines = [
-                (self._material(i["Material"]), Decimal(i["BillingQuantity"]), Decimal(0) if Decimal(i["NetAmount"]) else Decimal(100))
+                (
+                    self._material(i["Material"]),
+                    Decimal(i["BillingQuantity"]),
+                    Decimal(0) if Decimal(i["NetAmount"]) else Decimal(100),
+                )
                 for i in items
             ]
             s1 = self.add_invoice(
@@ -595,7 +707,9 @@ class SapData:
             row["LastChangeDate"] = self.clock.replace(hour=0, minute=0, second=0, microsecond=0)
             return self.clock
 
-    def record_result(self, doc: str, status: str, invoice_number: str | None, issued: datetime | None) -> None:
+    def record_result(
+        self, doc: str, status: str, invoice_number: str | None, issued: datetime | None
+    ) -> None:
         """Write a ZFAPIAO result row as if fapiao had written it back."""
         self.put(
             "InvoiceResultSet",

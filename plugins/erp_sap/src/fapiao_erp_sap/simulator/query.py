@@ -78,7 +78,7 @@ def _datetime_literal(text: str) -> datetime:
         head, rest = value.split(".", 1)
         digits = re.match(r"\d+", rest)
         frac = digits.group(0) if digits else ""
-        value = f"{head}.{frac[:6].ljust(6, '0')}{rest[len(frac):]}"
+        value = f"{head}.{frac[:6].ljust(6, '0')}{rest[len(frac) :]}"
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -196,7 +196,11 @@ class _Parser:
             if prop is None or value is None:
                 return value
             target = self.etype.prop(prop)
-            if target is not None and target.type == "Edm.Decimal" and not isinstance(value, Decimal):
+            if (
+                target is not None
+                and target.type == "Edm.Decimal"
+                and not isinstance(value, Decimal)
+            ):
                 try:
                     return Decimal(str(value))
                 except InvalidOperation:

@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-__all__ = ["BILLING", "BUSINESS_PARTNER", "SERVICES", "WRITEBACK", "EntityType", "Nav", "Prop", "Service"]
+__all__ = [
+    "BILLING",
+    "BUSINESS_PARTNER",
+    "SERVICES",
+    "WRITEBACK",
+    "EntityType",
+    "Nav",
+    "Prop",
+    "Service",
+]
 
 
 @dataclass(frozen=True)
@@ -80,11 +89,26 @@ class Service:
         return _edmx(self)
 
 
-def S(name: str, length: int, label: str | None = None, *, key: bool = False, upper: bool = True) -> Prop:
-    return Prop(name, "Edm.String", max_length=length, nullable=not key, label=label, display="UpperCase" if upper else None)
+def S(
+    name: str, length: int, label: str | None = None, *, key: bool = False, upper: bool = True
+) -> Prop:
+    return Prop(
+        name,
+        "Edm.String",
+        max_length=length,
+        nullable=not key,
+        label=label,
+        display="UpperCase" if upper else None,
+    )
 
 
-def D(name: str, precision: int, scale: int, label: str | None = None, unit: str | None = "TransactionCurrency") -> Prop:
+def D(
+    name: str,
+    precision: int,
+    scale: int,
+    label: str | None = None,
+    unit: str | None = "TransactionCurrency",
+) -> Prop:
     return Prop(name, "Edm.Decimal", precision=precision, scale=scale, label=label, unit=unit)
 
 
@@ -100,7 +124,13 @@ def TS(name: str, label: str | None = None, precision: int = 7) -> Prop:
     return Prop(name, "Edm.DateTimeOffset", precision=precision, label=label)
 
 
-CURRENCY = Prop("TransactionCurrency", max_length=5, label="Document Currency", display="UpperCase", semantics="currency-code")
+CURRENCY = Prop(
+    "TransactionCurrency",
+    max_length=5,
+    label="Document Currency",
+    display="UpperCase",
+    semantics="currency-code",
+)
 
 BILLING = Service(
     "API_BILLING_DOCUMENT_SRV",
@@ -148,7 +178,12 @@ BILLING = Service(
             (
                 Nav("to_Item", "A_BillingDocumentItemType", True, ("BillingDocument",)),
                 Nav("to_Partner", "A_BillingDocumentPartnerType", True, ("BillingDocument",)),
-                Nav("to_PricingElement", "A_BillingDocumentPrcgElmntType", True, ("BillingDocument",)),
+                Nav(
+                    "to_PricingElement",
+                    "A_BillingDocumentPrcgElmntType",
+                    True,
+                    ("BillingDocument",),
+                ),
             ),
             "Billing Document Header",
         ),
@@ -158,7 +193,13 @@ BILLING = Service(
             ("BillingDocument", "BillingDocumentItem"),
             (
                 S("BillingDocument", 10, "Billing Document", key=True),
-                Prop("BillingDocumentItem", max_length=6, nullable=False, label="Item", display="NonNegative"),
+                Prop(
+                    "BillingDocumentItem",
+                    max_length=6,
+                    nullable=False,
+                    label="Item",
+                    display="NonNegative",
+                ),
                 S("SalesDocumentItemCategory", 4, "Sales Doc. Item Cat."),
                 S("SalesDocumentItemType", 1, "Item Type"),
                 S("ReturnItemProcessingType", 1, "Returns"),
@@ -174,9 +215,19 @@ BILLING = Service(
                 S("BillingDocumentItemText", 40, "Item Description", upper=False),
                 DATE("ServicesRenderedDate", "Serv. Rendered Date"),
                 D("BillingQuantity", 13, 3, "Invoiced Quantity", unit="BillingQuantityUnit"),
-                Prop("BillingQuantityUnit", max_length=3, label="Sales Unit", semantics="unit-of-measure"),
+                Prop(
+                    "BillingQuantityUnit",
+                    max_length=3,
+                    label="Sales Unit",
+                    semantics="unit-of-measure",
+                ),
                 D("BillingQuantityInBaseUnit", 13, 3, "Billing Qty in SKU", unit="BaseUnit"),
-                Prop("BaseUnit", max_length=3, label="Base Unit of Measure", semantics="unit-of-measure"),
+                Prop(
+                    "BaseUnit",
+                    max_length=3,
+                    label="Base Unit of Measure",
+                    semantics="unit-of-measure",
+                ),
                 D("NetAmount", 16, 3, "Net Value"),
                 CURRENCY,
                 D("GrossAmount", 16, 3, "Gross Value"),
@@ -184,10 +235,20 @@ BILLING = Service(
                 D("TaxAmount", 14, 3, "Tax Amount"),
                 S("ProfitCenter", 10, "Profit Center"),
                 S("ReferenceSDDocument", 10, "Reference Document"),
-                Prop("ReferenceSDDocumentItem", max_length=6, label="Reference Item", display="NonNegative"),
+                Prop(
+                    "ReferenceSDDocumentItem",
+                    max_length=6,
+                    label="Reference Item",
+                    display="NonNegative",
+                ),
                 S("ReferenceSDDocumentCategory", 4, "Ref. Doc. Category", upper=False),
                 S("SalesDocument", 10, "Sales Document"),
-                Prop("SalesDocumentItem", max_length=6, label="Sales Document Item", display="NonNegative"),
+                Prop(
+                    "SalesDocumentItem",
+                    max_length=6,
+                    label="Sales Document Item",
+                    display="NonNegative",
+                ),
                 S("SalesSDDocumentCategory", 4, "Sales Doc. Category", upper=False),
                 S("SDDocumentReason", 3, "Order Reason"),
                 S("ProductTaxClassification1", 1, "Tax Class. Material"),
@@ -222,27 +283,66 @@ BILLING = Service(
         EntityType(
             "A_BillingDocumentItemPrcgElmntType",
             "A_BillingDocumentItemPrcgElmnt",
-            ("BillingDocument", "BillingDocumentItem", "PricingProcedureStep", "PricingProcedureCounter"),
+            (
+                "BillingDocument",
+                "BillingDocumentItem",
+                "PricingProcedureStep",
+                "PricingProcedureCounter",
+            ),
             (
                 S("BillingDocument", 10, "Billing Document", key=True),
-                Prop("BillingDocumentItem", max_length=6, nullable=False, label="Item", display="NonNegative"),
-                Prop("PricingProcedureStep", max_length=3, nullable=False, label="Step Number", display="NonNegative"),
-                Prop("PricingProcedureCounter", max_length=3, nullable=False, label="Counter", display="NonNegative"),
+                Prop(
+                    "BillingDocumentItem",
+                    max_length=6,
+                    nullable=False,
+                    label="Item",
+                    display="NonNegative",
+                ),
+                Prop(
+                    "PricingProcedureStep",
+                    max_length=3,
+                    nullable=False,
+                    label="Step Number",
+                    display="NonNegative",
+                ),
+                Prop(
+                    "PricingProcedureCounter",
+                    max_length=3,
+                    nullable=False,
+                    label="Counter",
+                    display="NonNegative",
+                ),
                 S("ConditionType", 4, "Condition Type"),
                 S("PricingDateTime", 14, "Valid From"),
                 S("ConditionCalculationType", 3, "Calculation Type"),
                 D("ConditionBaseValue", 24, 9, "Condition Basis", unit=None),
                 D("ConditionRateValue", 24, 9, "Amount", unit=None),
-                Prop("ConditionCurrency", max_length=5, label="Currency", display="UpperCase", semantics="currency-code"),
+                Prop(
+                    "ConditionCurrency",
+                    max_length=5,
+                    label="Currency",
+                    display="UpperCase",
+                    semantics="currency-code",
+                ),
                 D("ConditionQuantity", 5, 0, "Pricing Unit", unit="ConditionQuantityUnit"),
-                Prop("ConditionQuantityUnit", max_length=3, label="Condition Unit", semantics="unit-of-measure"),
+                Prop(
+                    "ConditionQuantityUnit",
+                    max_length=3,
+                    label="Condition Unit",
+                    semantics="unit-of-measure",
+                ),
                 Prop("ConditionCategory", max_length=1, label="Condition Category"),
                 B("ConditionIsForStatistics", "Statistical"),
                 S("PricingScaleType", 1, "Scale Type"),
                 S("ConditionOrigin", 1, "Condition Origin"),
                 S("IsGroupCondition", 1, "Group Condition"),
                 S("ConditionRecord", 10, "Condition Record No."),
-                Prop("ConditionSequentialNumber", max_length=3, label="Sequent.No. of Cond.", display="NonNegative"),
+                Prop(
+                    "ConditionSequentialNumber",
+                    max_length=3,
+                    label="Sequent.No. of Cond.",
+                    display="NonNegative",
+                ),
                 S("TaxCode", 2, "Tax Code"),
                 D("CndnRoundingOffDiffAmount", 6, 3, "Cond.Rounding Diff."),
                 D("ConditionAmount", 16, 3, "Value"),
@@ -269,13 +369,31 @@ BILLING = Service(
             ("BillingDocument", "PricingProcedureStep", "PricingProcedureCounter"),
             (
                 S("BillingDocument", 10, "Billing Document", key=True),
-                Prop("PricingProcedureStep", max_length=3, nullable=False, label="Step Number", display="NonNegative"),
-                Prop("PricingProcedureCounter", max_length=3, nullable=False, label="Counter", display="NonNegative"),
+                Prop(
+                    "PricingProcedureStep",
+                    max_length=3,
+                    nullable=False,
+                    label="Step Number",
+                    display="NonNegative",
+                ),
+                Prop(
+                    "PricingProcedureCounter",
+                    max_length=3,
+                    nullable=False,
+                    label="Counter",
+                    display="NonNegative",
+                ),
                 S("ConditionType", 4, "Condition Type"),
                 S("ConditionCalculationType", 3, "Calculation Type"),
                 D("ConditionBaseValue", 24, 9, "Condition Basis", unit=None),
                 D("ConditionRateValue", 24, 9, "Amount", unit=None),
-                Prop("ConditionCurrency", max_length=5, label="Currency", display="UpperCase", semantics="currency-code"),
+                Prop(
+                    "ConditionCurrency",
+                    max_length=5,
+                    label="Currency",
+                    display="UpperCase",
+                    semantics="currency-code",
+                ),
                 Prop("ConditionCategory", max_length=1, label="Condition Category"),
                 B("ConditionIsForStatistics", "Statistical"),
                 S("TaxCode", 2, "Tax Code"),
@@ -320,9 +438,24 @@ BUSINESS_PARTNER = Service(
                 B("BusinessPartnerIsBlocked", "Central Block"),
             ),
             (
-                Nav("to_BusinessPartnerAddress", "A_BusinessPartnerAddressType", True, ("BusinessPartner",)),
-                Nav("to_BusinessPartnerBank", "A_BusinessPartnerBankType", True, ("BusinessPartner",)),
-                Nav("to_BusinessPartnerTax", "A_BusinessPartnerTaxNumberType", True, ("BusinessPartner",)),
+                Nav(
+                    "to_BusinessPartnerAddress",
+                    "A_BusinessPartnerAddressType",
+                    True,
+                    ("BusinessPartner",),
+                ),
+                Nav(
+                    "to_BusinessPartnerBank",
+                    "A_BusinessPartnerBankType",
+                    True,
+                    ("BusinessPartner",),
+                ),
+                Nav(
+                    "to_BusinessPartnerTax",
+                    "A_BusinessPartnerTaxNumberType",
+                    True,
+                    ("BusinessPartner",),
+                ),
             ),
             "Business Partner",
         ),
@@ -448,7 +581,11 @@ SERVICES = {s.namespace: s for s in (BILLING, BUSINESS_PARTNER, WRITEBACK)}
 
 
 def _attrs(**values: object) -> str:
-    return "".join(f" {k.replace('__', ':').replace('_', '-') if '__' in k else k}={quoteattr(str(v))}" for k, v in values.items() if v is not None)
+    return "".join(
+        f" {k.replace('__', ':').replace('_', '-') if '__' in k else k}={quoteattr(str(v))}"
+        for k, v in values.items()
+        if v is not None
+    )
 
 
 def _property(p: Prop) -> str:
@@ -484,7 +621,9 @@ def _edmx(service: Service) -> str:
     ]
     associations: list[tuple[str, EntityType, Nav]] = []
     for etype in service.types:
-        out.append(f'<EntityType Name="{etype.name}" sap:label={quoteattr(etype.label)} sap:content-version="1">')
+        out.append(
+            f'<EntityType Name="{etype.name}" sap:label={quoteattr(etype.label)} sap:content-version="1">'
+        )
         out.append("<Key>" + "".join(f'<PropertyRef Name="{k}"/>' for k in etype.keys) + "</Key>")
         out.extend(_property(p) for p in etype.props)
         for nav in etype.navs:
@@ -527,4 +666,3 @@ def _edmx(service: Service) -> str:
     )
     out.append("</Schema></edmx:DataServices></edmx:Edmx>")
     return "\n".join(out)
-
