@@ -64,6 +64,7 @@ def scrub_library_logs(secrets: Iterable[str] = ()) -> None:
         if _library_filter not in logger.filters:
             logger.addFilter(_library_filter)
 
+
 TransportKind = Literal["aiohttp", "httpx"]
 
 
@@ -86,10 +87,13 @@ def _sent_before_failure(exc: httpx.TransportError) -> bool:
             return False
         # httpx-aiohttp maps every aiohttp connection error (including a reset after the
         # request was written) to ConnectTimeout/ConnectError: trust only a real connector
-        # failure as "never sent".
+        # failure as "never sent". httpx's own transport raises these only while
+        # connecting (its cause is an httpcore error), so there they do mean "never sent".
         try:
             import aiohttp
         except ImportError:  # pragma: no cover - only with httpx transport
+            return False
+        if not isinstance(cause, aiohttp.ClientError):
             return False
         return not isinstance(cause, aiohttp.ClientConnectorError)
     return True
@@ -209,6 +213,36 @@ class ProviderHttp:
         await self.client.aclose()
 
 
+def _aiohttp_transport(
+    verify: bool | ssl.SSLContext, limits: httpx.Limits
+) -> httpx.AsyncBaseTransport:
+    """An ``AiohttpTransport`` whose session never resends on its own.
+
+    aiohttp silently repeats a GET/PUT/DELETE (its "idempotent" methods) once when the
+    connection drops after sending (``ClientOSError``/``ServerDisconnectedError``). That
+    breaks exactly-once for a vendor whose non-idempotent call is a PUT or DELETE, and
+    doubles the retries ``ProviderHttp`` already decides for idempotent ones: the decision
+    to resend belongs to ``ProviderHttp`` alone.
+    """
+    import aiohttp
+    from httpx_aiohttp import AiohttpTransport
+
+    transport = AiohttpTransport(verify=verify, limits=limits)
+
+    def session() -> aiohttp.ClientSession:  # built lazily, inside the running loop
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=limits.keepalive_expiry,
+            ssl=transport.ssl_context,
+            limit=limits.max_connections or 0,
+        )
+        client = aiohttp.ClientSession(connector=connector)
+        client._retry_connection = False  # no public switch (aiohttp 3.10-3.14)
+        return client
+
+    transport.client = session
+    return transport
+
+
 class HttpClientFactory:
     """Builds one pooled client per plugin instance with the project's policies."""
 
@@ -240,9 +274,7 @@ class HttpClientFactory:
             verify_arg = verify
         transport: httpx.AsyncBaseTransport
         if self.kind == "aiohttp":
-            from httpx_aiohttp import AiohttpTransport
-
-            transport = AiohttpTransport(verify=verify_arg, limits=limits)
+            transport = _aiohttp_transport(verify_arg, limits)
         else:
             transport = httpx.AsyncHTTPTransport(verify=verify_arg, limits=limits)
         client = httpx.AsyncClient(
