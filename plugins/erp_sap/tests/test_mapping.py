@@ -16,7 +16,7 @@ from fapiao_erp_sap.materials import MappingTable
 from fapiao_erp_sap.settings import SapSettings
 from fapiao_erp_sap.simulator import SELLERS
 
-from .conftest import APPLES, SPROUTS
+from .conftest import APPLES, COMPUTER
 
 
 def bp(
@@ -189,7 +189,7 @@ def test_f2_maps_to_a_special_invoice(mapper: BillingDocumentMapper) -> None:
     assert buyer.address == "北京市海淀区中关村大街27号" and buyer.phone == "010-62881234"
     assert buyer.account == "0200004509200123456789" and buyer.email == "ap@huaqi.example.cn"
     first, second = invoice.lines
-    assert (first.tax_code, first.name, first.unit) == (SPROUTS, "笔记本电脑", "台")
+    assert (first.tax_code, first.name, first.unit) == (COMPUTER, "笔记本电脑", "台")
     assert (first.quantity, first.unit_price, first.amount) == (
         Decimal(2),
         Decimal(6200),
@@ -278,7 +278,7 @@ def test_foreign_currency_is_refused_with_every_other_problem(
 def test_rate_disagreeing_with_mapping_and_rules_issues_get_sap_paths(tmp_path: Path) -> None:
     path = tmp_path / "m.toml"
     path.write_text(
-        f'[materials.X1]\ntax_code = "{SPROUTS}"\ntax_rate = "0.09"\n[materials.X2]\ntax_code = "{APPLES}"\n',
+        f'[materials.X1]\ntax_code = "{COMPUTER}"\ntax_rate = "0.09"\n[materials.X2]\ntax_code = "{APPLES}"\n',
         encoding="utf-8",
     )
     settings = SapSettings(username="u", password="p", sellers=SELLERS, material_mapping=path)
