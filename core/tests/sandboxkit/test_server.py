@@ -4,8 +4,12 @@ lifespan start/stop, clean shutdown."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -116,3 +120,39 @@ def test_failing_lifespan_is_reported_not_hung() -> None:
 def test_cli_parser_has_the_common_options() -> None:
     args = server_argument_parser("x", "y").parse_args(["--port", "0", "--tls"])
     assert args.port == 0 and args.tls and args.host == "127.0.0.1"
+
+
+def test_run_forever_serves_in_the_foreground_until_interrupted() -> None:
+    """What ``python -m <plugin>.sandbox --port N`` runs: prints its URL, serves, exits on
+    SIGINT."""
+    code = (
+        "from starlette.applications import Starlette\n"
+        "from starlette.responses import PlainTextResponse\n"
+        "from starlette.routing import Route\n"
+        "from fapiao.sandboxkit import run_forever\n"
+        "async def hi(request): return PlainTextResponse('hi')\n"
+        "run_forever(Starlette(routes=[Route('/', hi)]), port=0, tls=True, log_level='warning')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        second = proc.stdout.readline()
+        assert first.startswith("sandbox listening on https://127.0.0.1:"), first
+        url = first.split()[-1]
+        ca_file = second.split()[-1]
+        context = ssl.create_default_context(cafile=ca_file)
+        for _ in range(100):  # the URL is printed just before uvicorn starts serving
+            try:
+                assert httpx.get(url, verify=context).text == "hi"
+                break
+            except httpx.ConnectError:
+                time.sleep(0.02)
+        else:
+            pytest.fail("run_forever never answered")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0

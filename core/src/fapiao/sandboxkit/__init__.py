@@ -1,8 +1,24 @@
 """Shared machinery of provider sandboxes: real servers on loopback, fault injection, signed
 callbacks, invoice numbers and invoice documents (PDF, OFD, XML).
 
-Rendering PDF needs the ``sandbox`` extra (reportlab), imported on first use, so the rest
-works without it.
+A sandbox is usually assembled like this::
+
+    injector = FaultInjector()
+    callbacks = CallbackSender(sign_vendor_style, injector=injector)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with callbacks.running():      # stops (and drains) with the server
+            yield
+
+    app = FaultMiddleware(Starlette(routes=..., lifespan=lifespan), injector,
+                          applies_to=lambda scope: scope["path"].startswith("/api/"))
+    with serve(app, tls=True) as server:     # server.base_url, server.ca_file
+        ...
+
+and documents come from ``render(document_data_from_invoice(...), "pdf")``. Rendering
+PDF needs the ``sandbox`` extra (reportlab), imported on first use, so the rest works
+without it.
 """
 
 from fapiao.sandboxkit.callbacks import BuildCallback, CallbackDelivery, CallbackSender

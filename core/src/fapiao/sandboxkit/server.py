@@ -231,6 +231,8 @@ def run_forever(
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a normal stop here
+        pass
     finally:
         sock.close()
     if not server.started:
