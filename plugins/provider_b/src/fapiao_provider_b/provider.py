@@ -89,6 +89,7 @@ CAPABILITIES = Capabilities(
     max_query_batch=20,
     max_order_id_length=50,
     rate_limit_per_second=20.0,
+    order_visibility_seconds=10.0,
 )
 """Limits are the platform's (see README; several are inferred from its documentation style)."""
 

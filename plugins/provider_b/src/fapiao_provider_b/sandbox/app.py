@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -91,7 +91,11 @@ class BaiwangSandbox:
         params = dict(request.query_params)
         method = params.get("method", "")
         request_id = params.get("requestId") or uuid.uuid4().hex
-        raw = await request.body()
+        try:
+            raw = await request.body()
+        except ClientDisconnect:  # gone before the gateway read the request: not processed
+            self.state.count("client_gone")
+            return Response(status_code=499)
         self.state.count(f"call:{method}")
         try:
             if method == Method.TOKEN:
