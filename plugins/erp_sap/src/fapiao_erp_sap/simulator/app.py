@@ -303,7 +303,7 @@ class _Handler:
                         409, "ZFAPIAO/001", f"Entity {key} already exists", self.service.namespace
                     )
                 row = {p.name: None for p in etype.props} | values | {"LastChangeDateTime": now}
-                table[key] = row
+                self.sim.data.put(etype.set_name, key, row)
                 response = JSONResponse({"d": self.entity(etype, row, {}, None)}, status_code=201)
                 response.headers["location"] = (
                     f"{self.root_url}/{etype.set_name}({_key_predicate(etype, row)})"
@@ -314,7 +314,7 @@ class _Handler:
                 if name in values and str(values[name]) != part:
                     raise QueryError(f"Key property '{name}' in the body differs from the URL")
             if method == "DELETE":
-                if table.pop(key, None) is None:
+                if not self.sim.data.delete(etype.set_name, key):
                     return _error(
                         404, "/IWBEP/CM_MGW_RT/020", "Resource not found", self.service.namespace
                     )
@@ -330,7 +330,7 @@ class _Handler:
                 row = {p.name: None for p in etype.props} | values
             row.update(dict(zip(etype.keys, key, strict=True)))
             row["LastChangeDateTime"] = now
-            table[key] = row
+            self.sim.data.put(etype.set_name, key, row)
         return Response(status_code=204)
 
 

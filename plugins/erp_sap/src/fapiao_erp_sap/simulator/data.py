@@ -196,6 +196,9 @@ class SapData:
     ) -> None:
         self.lock = threading.RLock()
         self.sets: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
+        self._indexes: dict[
+            str, dict[tuple[str, ...], dict[tuple[Any, ...], list[dict[str, Any]]]]
+        ] = {}
         self.random = random.Random(seed)
         self.catalogue = catalogue
         self.clock = start or datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
@@ -215,14 +218,27 @@ class SapData:
     def put(self, set_name: str, key: tuple[str, ...], row: dict[str, Any]) -> None:
         with self.lock:
             self.table(set_name)[key] = row
+            self._indexes.pop(set_name, None)
+
+    def delete(self, set_name: str, key: tuple[str, ...]) -> bool:
+        with self.lock:
+            self._indexes.pop(set_name, None)
+            return self.table(set_name).pop(key, None) is not None
 
     def where(self, set_name: str, **match: Any) -> list[dict[str, Any]]:
+        """Rows whose fields equal ``match`` (indexed: navigation is a lookup, not a scan).
+
+        Indexed fields are key fields, which change only through put/delete."""
         with self.lock:
-            return [
-                row
-                for row in self.table(set_name).values()
-                if all(row.get(k) == v for k, v in match.items())
-            ]
+            fields = tuple(sorted(match))
+            by_fields = self._indexes.setdefault(set_name, {})
+            index = by_fields.get(fields)
+            if index is None:
+                index = {}
+                for row in self.table(set_name).values():
+                    index.setdefault(tuple(row.get(f) for f in fields), []).append(row)
+                by_fields[fields] = index
+            return list(index.get(tuple(match[f] for f in fields), []))
 
     def _tick(self, ms: int | None = None) -> datetime:
         self.clock += timedelta(

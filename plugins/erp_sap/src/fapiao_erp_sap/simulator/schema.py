@@ -9,6 +9,7 @@ properties an e-invoicing integration reads (see the README for the list and wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from xml.sax.saxutils import quoteattr
 
 __all__ = [
@@ -61,11 +62,11 @@ class EntityType:
     def nav(self, name: str) -> Nav | None:
         return self._navs.get(name)
 
-    @property
+    @cached_property
     def _props(self) -> dict[str, Prop]:
         return {p.name: p for p in self.props}
 
-    @property
+    @cached_property
     def _navs(self) -> dict[str, Nav]:
         return {n.name: n for n in self.navs}
 
