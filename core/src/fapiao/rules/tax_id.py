@@ -139,6 +139,18 @@ def check_tax_id(
                 warning=True,
             )
         ]
+    if len(value) in (15, 17, 20):
+        bad = "".join(sorted({ch for ch in value if not ("0" <= ch <= "9" or "A" <= ch <= "Z")}))
+        return [
+            issue(
+                INVALID_TAX_ID,
+                path,
+                f"纳税人识别号无效：含非法字符“{bad}”（只能是数字和大写字母）",
+                f"invalid taxpayer ID: characters {bad!r} are not allowed (digits and upper-case "
+                "letters only)",
+                expected=expected,
+            )
+        ]
     return [
         issue(
             INVALID_TAX_ID,

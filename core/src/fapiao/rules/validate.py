@@ -279,7 +279,19 @@ def check_invoice(invoice: Invoice) -> tuple[InvoiceTotals | None, list[Validati
     if totals is not None:
         issues += check_discounts(invoice, totals)
         issues += _check_totals(totals)
-    return totals, issues
+    return totals, _unique(issues)
+
+
+def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    """One issue per (code, path): two checks may notice the same fault (e.g. a rate above 1)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for found in issues:
+        key = (found.code, found.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(found)
+    return out
 
 
 def validate_invoice(invoice: Invoice) -> list[ValidationIssue]:
