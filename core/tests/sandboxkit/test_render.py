@@ -300,3 +300,26 @@ def test_rendering_is_fast_enough_for_batch_demos() -> None:
         render_pdf(d)
     per_pdf = (time.perf_counter() - started) / len(samples)
     assert per_pdf < 0.1, f"{per_pdf * 1000:.1f} ms per PDF"
+
+
+def test_pdf_qr_code_image_carries_the_qr_matrix() -> None:
+    from fapiao.sandboxkit.layout import qr_modules, qr_payload
+
+    d = data(1)
+    content = render_pdf(d)
+    streams = b""
+    for match in re.finditer(rb"stream\r?\n", content):
+        with contextlib.suppress(zlib.error):
+            streams += zlib.decompressobj().decompress(content[match.end() :])
+    found = re.search(rb"BI /W (\d+) /H (\d+) /BPC 1 /CS /G /F /AHx ID ([0-9a-f]+)> EI", streams)
+    assert found is not None
+    width = int(found.group(1))
+    raw = bytes.fromhex(found.group(3).decode())
+    row_bytes = (width + 7) // 8
+    modules = qr_modules(qr_payload(d))
+    assert width == int(found.group(2)) == len(modules)
+    for r, cells in enumerate(modules):
+        row = raw[r * row_bytes : (r + 1) * row_bytes]
+        bits = "".join(f"{b:08b}" for b in row)[:width]
+        assert bits == "".join("0" if dark else "1" for dark in cells)
+    assert qr_payload(d) == f"01,31,,{NUMBER},1000.00,20260506,,12345"

@@ -24,11 +24,14 @@ __all__ = [
     "Line",
     "Page",
     "Polyline",
+    "QrCode",
     "Rect",
     "Text",
+    "dark_runs",
     "format_money",
     "format_quantity",
     "layout_invoice",
+    "qr_modules",
     "qr_payload",
 ]
 
@@ -83,7 +86,17 @@ class Polyline:
     closed: bool = False
 
 
-Item = Text | Line | Rect | Polyline
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    """A QR code of ``size`` mm square with its top-left corner at (x, y)."""
+
+    x: float
+    y: float
+    size: float
+    modules: tuple[tuple[bool, ...], ...]
+
+
+Item = Text | Line | Rect | Polyline | QrCode
 
 
 @dataclass(slots=True)
@@ -164,34 +177,33 @@ def qr_payload(data: InvoiceDocumentData) -> str:
     )
 
 
-def _qr_rects(payload: str, x: float, y: float, size: float) -> list[Item]:
-    """The QR code as filled rectangles (one per run of dark modules in a row)."""
+@functools.lru_cache(maxsize=256)
+def qr_modules(payload: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR matrix of ``payload`` (True = dark), error correction level L."""
     from reportlab.graphics.barcode import qrencoder
 
-    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.L)
     qr.addData(payload)
     qr.version = qr.calculate_version()
-    qr.makeImpl(False, 0)  # any mask is a valid code; searching the best costs 4x the time
+    qr.makeImpl(False, 0)  # any mask is a valid code; searching the best costs 8x the time
     count = qr.getModuleCount()
-    module = size / count
-    rects: list[Item] = []
-    for row in range(count):
+    return tuple(tuple(bool(qr.isDark(r, c)) for c in range(count)) for r in range(count))
+
+
+def dark_runs(qr: QrCode) -> list[tuple[float, float, float, float]]:
+    """The dark modules as rectangles (x, y, w, h), one per horizontal run."""
+    count = len(qr.modules)
+    module = qr.size / count
+    rects = []
+    for row, cells in enumerate(qr.modules):
         col = 0
         while col < count:
-            if qr.isDark(row, col):
+            if cells[col]:
                 start = col
-                while col < count and qr.isDark(row, col):
+                while col < count and cells[col]:
                     col += 1
                 rects.append(
-                    Rect(
-                        x + start * module,
-                        y + row * module,
-                        (col - start) * module,
-                        module,
-                        BLACK,
-                        fill=True,
-                        width=0,
-                    )
+                    (qr.x + start * module, qr.y + row * module, (col - start) * module, module)
                 )
             else:
                 col += 1
@@ -288,7 +300,7 @@ def _page(
     data: InvoiceDocumentData, lines: tuple[DocumentLine, ...], index: int, count: int
 ) -> Page:
     page = Page()
-    page.items.extend(_qr_rects(qr_payload(data), 10, 3, 19))
+    page.items.append(QrCode(10, 3, 19, qr_modules(qr_payload(data))))
     title = data.title
     page.text(PAGE_WIDTH_MM / 2, 13, title, 16, color=BROWN, align="center")
     half = text_width_mm(title, CJK, 16) / 2

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from fapiao.sandboxkit.einvoice_xml import xml_text
 from fapiao.sandboxkit.fonts import PT_TO_MM, text_width_mm
-from fapiao.sandboxkit.layout import Line, Page, Polyline, Rect, Text
+from fapiao.sandboxkit.layout import Line, Page, Polyline, QrCode, Rect, Text, dark_runs
 
 __all__ = ["OFD_NAMESPACE", "pages_to_ofd"]
 
@@ -79,30 +79,23 @@ def _path(
     )
 
 
-def _filled_rects(oid: int, rects: Sequence[Rect]) -> str:
-    """Many filled rectangles (the QR code) as one PathObject."""
-    min_x = min(r.x for r in rects)
-    min_y = min(r.y for r in rects)
-    max_x = max(r.x + r.w for r in rects)
-    max_y = max(r.y + r.h for r in rects)
+def _qr_path(oid: int, qr: QrCode) -> str:
+    """The QR code's dark modules as one filled PathObject."""
     parts = []
-    for r in rects:
-        x, y = r.x - min_x, r.y - min_y
-        right, bottom = x + r.w, y + r.h
+    for x, y, w, h in dark_runs(qr):
+        x, y = x - qr.x, y - qr.y
         parts.append(
-            f"M {x:.2f} {y:.2f} L {right:.2f} {y:.2f} L {right:.2f} {bottom:.2f} "
-            f"L {x:.2f} {bottom:.2f} C"
+            f"M {x:.2f} {y:.2f} L {x + w:.2f} {y:.2f} L {x + w:.2f} {y + h:.2f} "
+            f"L {x:.2f} {y + h:.2f} C"
         )
     return (
-        f'<ofd:PathObject ID="{oid}" Boundary="{_num(min_x)} {_num(min_y)} '
-        f'{_num(max_x - min_x)} {_num(max_y - min_y)}" Stroke="false" Fill="true">'
-        f'<ofd:FillColor Value="{_color(rects[0].color)}"/>'
+        f'<ofd:PathObject ID="{oid}" Boundary="{_num(qr.x)} {_num(qr.y)} {_num(qr.size)} '
+        f'{_num(qr.size)}" Stroke="false" Fill="true"><ofd:FillColor Value="0 0 0"/>'
         f"<ofd:AbbreviatedData>{' '.join(parts)}</ofd:AbbreviatedData></ofd:PathObject>"
     )
 
 
 def _objects(page: Page, ids: _Ids) -> Iterator[str]:
-    filled: list[Rect] = []
     for item in page.items:
         if isinstance(item, Text):
             size = item.size * PT_TO_MM
@@ -119,10 +112,9 @@ def _objects(page: Page, ids: _Ids) -> Iterator[str]:
             yield _path(
                 ids.next(), ((item.x1, item.y1), (item.x2, item.y2)), item.width, item.color, False
             )
+        elif isinstance(item, QrCode):
+            yield _qr_path(ids.next(), item)
         elif isinstance(item, Rect):
-            if item.fill:
-                filled.append(item)
-                continue
             corners = (
                 (item.x, item.y),
                 (item.x + item.w, item.y),
@@ -132,8 +124,6 @@ def _objects(page: Page, ids: _Ids) -> Iterator[str]:
             yield _path(ids.next(), corners, item.width, item.color, True)
         elif isinstance(item, Polyline):
             yield _path(ids.next(), item.points, item.width, item.color, item.closed)
-    if filled:
-        yield _filled_rects(ids.next(), filled)
 
 
 def pages_to_ofd(

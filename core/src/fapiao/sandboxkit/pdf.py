@@ -7,24 +7,27 @@ import io
 from collections.abc import Sequence
 
 from fapiao.sandboxkit.fonts import ensure_fonts, pdf_font_name
-from fapiao.sandboxkit.layout import Line, Page, Polyline, Rect, Text
+from fapiao.sandboxkit.layout import Line, Page, Polyline, QrCode, Rect, Text
 
 __all__ = ["pages_to_pdf"]
 
 _MM = 72 / 25.4
 
 
-def _filled_rects(rects: Sequence[Rect], height: float) -> str:
-    """Hundreds of small filled rectangles (the QR code) as one raw fill operation: going
-    through ``canvas.rect`` for each costs more than the rest of the page."""
-    r, g, b = (c / 255 for c in rects[0].color)
-    ops = [f"q {r:.3f} {g:.3f} {b:.3f} rg"]
-    ops.extend(
-        f"{x.x * _MM:.2f} {(height - x.y - x.h) * _MM:.2f} {x.w * _MM:.2f} {x.h * _MM:.2f} re"
-        for x in rects
+def _qr_image(qr: QrCode, height: float) -> str:
+    """The QR code as one 1-bit inline image (a few hundred bytes of operators), instead of
+    hundreds of ``re`` operations each formatted by reportlab."""
+    rows = []
+    for cells in qr.modules:
+        bits = "".join("0" if dark else "1" for dark in cells)  # DeviceGray: 0 is black
+        bits += "1" * (-len(bits) % 8)
+        rows.append(int(bits, 2).to_bytes(len(bits) // 8, "big").hex())
+    count = len(qr.modules)
+    size = qr.size * _MM
+    return (
+        f"q {size:.3f} 0 0 {size:.3f} {qr.x * _MM:.3f} {(height - qr.y - qr.size) * _MM:.3f} cm "
+        f"BI /W {count} /H {count} /BPC 1 /CS /G /F /AHx ID {''.join(rows)}> EI Q"
     )
-    ops.append("f Q")
-    return "\n".join(ops)
 
 
 def pages_to_pdf(
@@ -53,7 +56,6 @@ def pages_to_pdf(
         font: tuple[str, float] | None = None
         fill: tuple[int, int, int] | None = None
         stroke: tuple[int, int, int] | None = None
-        filled: list[Rect] = []
         for item in page.items:
             if isinstance(item, Text):
                 wanted = (pdf_font_name(item.font), item.size)
@@ -65,6 +67,9 @@ def pages_to_pdf(
                     fill = item.color
                 canvas.drawString(item.x * _MM, (height - item.y) * _MM, item.text)
                 continue
+            if isinstance(item, QrCode):
+                canvas.addLiteral(_qr_image(item, height))
+                continue
             if item.color != stroke:
                 canvas.setStrokeColorRGB(*(c / 255 for c in item.color))
                 stroke = item.color
@@ -74,9 +79,7 @@ def pages_to_pdf(
                     item.x1 * _MM, (height - item.y1) * _MM, item.x2 * _MM, (height - item.y2) * _MM
                 )
             elif isinstance(item, Rect):
-                if item.fill:
-                    filled.append(item)
-                    continue
+                if item.fill and item.color != fill:
                     canvas.setFillColorRGB(*(c / 255 for c in item.color))
                     fill = item.color
                 canvas.setLineWidth(item.width * _MM)
@@ -85,8 +88,8 @@ def pages_to_pdf(
                     (height - item.y - item.h) * _MM,
                     item.w * _MM,
                     item.h * _MM,
-                    stroke=1,
-                    fill=0,
+                    stroke=0 if item.fill else 1,
+                    fill=1 if item.fill else 0,
                 )
             elif isinstance(item, Polyline):
                 canvas.setLineWidth(item.width * _MM)
@@ -98,8 +101,6 @@ def pages_to_pdf(
                 if item.closed:
                     path.close()
                 canvas.drawPath(path, stroke=1, fill=0)
-        if filled:
-            canvas.addLiteral(_filled_rects(filled, height))
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
