@@ -81,6 +81,7 @@ async def test_5xx_on_issue_is_unknown_and_nothing_was_issued(box: Sandbox) -> N
 
 async def test_5xx_on_query_is_retried_then_unavailable(box: Sandbox) -> None:
     async with box.provider() as provider:
+        provider.http.backoff = 0.01  # keep the transport's retry pauses short in tests
         await provider.quota(TAX)
         box.app.faults.update(error_5xx_rate=1.0)
         with pytest.raises(ProviderUnavailable):
