@@ -156,3 +156,20 @@ def test_run_forever_serves_in_the_foreground_until_interrupted() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_accepted_connections_have_tcp_nodelay() -> None:
+    """Without TCP_NODELAY every keep-alive answer waits ~40 ms (Nagle + delayed ACK): a
+    benchmark against a sandbox would measure that, not the plugin."""
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        sock = send.__self__.transport.get_extra_info("socket")
+        flag = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        body = str(flag).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    with serve(app) as server:
+        assert httpx.get(server.base_url).text != "0"
