@@ -10,6 +10,7 @@ import pytest
 
 from fapiao.errors import DuplicateOrder, OutcomeUnknown, ProviderUnavailable
 from fapiao.models import InvoiceState
+from fapiao_provider_b.protocol import Method
 
 from .conftest import SELLER, Sandbox, invoice
 
@@ -111,3 +112,35 @@ async def test_slow_platform_past_the_timeout(box: Sandbox) -> None:
     assert found == []
     assert again.state is InvoiceState.ISSUED  # type: ignore[attr-defined]
     assert box.counter("issued") == 1
+
+
+async def test_unknown_red_apply_is_resolved_by_resending_the_same_request(box: Sandbox) -> None:
+    """The form's serial number is the red order id: a resend is refused as a duplicate and
+    the plugin reads the existing form back, so one request never makes two forms."""
+    from fapiao.models import RedReason, RedReversalRequest
+    from fapiao.testing.samples import new_order_id
+
+    async with box.provider(timeout_seconds=0.5) as provider:
+        blue = await provider.issue(invoice())
+        request = RedReversalRequest(
+            order_id=new_order_id("RED"),
+            seller_tax_id=TAX,
+            original_invoice_number=blue.invoice_number or "",
+            reason=RedReason.INVOICING_ERROR,
+        )
+        box.app.faulted_methods = frozenset({Method.RED_ADD})
+        box.app.faults.update(timeout_after_commit_rate=1.0, hang_seconds=2.0)
+        with pytest.raises(OutcomeUnknown):
+            await provider.red_apply(request)
+        box.app.faults.clear()
+        box.app.faulted_methods = None
+        form = await provider.red_apply(request)
+        assert form.order_id == request.order_id and form.amount == -blue.total_amount  # type: ignore[operator]
+        assert len(box.app.state.red_forms) == 1
+        box.app.faults.update(reset_rate=1.0, reset_after_commit=True)
+        with pytest.raises(OutcomeUnknown):
+            await provider.red_issue(form)
+        box.app.faults.clear()
+        (red,) = await provider.query(TAX, [request.order_id])
+        assert red.is_red and red.state is InvoiceState.ISSUED
+        assert red.original_invoice_number == blue.invoice_number

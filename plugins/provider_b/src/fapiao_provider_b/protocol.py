@@ -54,6 +54,7 @@ class Method:
     RED_ADD = "baiwang.output.redinvoice.add"  # 红字确认单录入
     RED_OPERATE = "baiwang.output.redinvoice.operate"  # 确认 / 否认 / 撤销
     RED_INFO = "baiwang.output.redinvoice.redforminfo"  # 红字确认单详情
+    RED_LIST = "baiwang.output.redinvoice.formlist"  # 红字确认单列表 (filters, ≤ 50 a page)
     DELIVER = "baiwang.output.invoice.deliver"  # inferred: e-mail push of an issued invoice
     QUOTA = "baiwang.output.invoice.creditquery"  # inferred: 授信额度 query
 
@@ -66,6 +67,7 @@ METHOD_VERSION: Final[dict[str, str]] = {
     Method.RED_ADD: "7.0",
     Method.RED_OPERATE: "7.0",
     Method.RED_INFO: "6.0",
+    Method.RED_LIST: "7.0",
     Method.DELIVER: "6.0",
     Method.QUOTA: "6.0",
 }

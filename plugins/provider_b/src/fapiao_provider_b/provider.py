@@ -20,6 +20,7 @@ from fapiao.contract import Capabilities, ProviderInfo
 from fapiao.documents import verify_document
 from fapiao.errors import (
     DocumentInvalid,
+    DuplicateOrder,
     InvalidInvoice,
     InvalidRequest,
     NotFound,
@@ -285,12 +286,39 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         lines = red_lines(blue, request)
         body = {"taxNo": request.seller_tax_id}
         body.update(red_add_body(request, record, lines, record.get("invoiceDetailsList") or []))
-        answer = await self.client.call(Method.RED_ADD, body, idempotent=False)
+        try:
+            answer = await self.client.call(Method.RED_ADD, body, idempotent=False)
+        except DuplicateOrder:
+            # Sent before (an unknown outcome resolved by resending): read the form back.
+            existing = await self._form_by_serial(request)
+            if existing is None:
+                raise
+            return existing
         form = dict(answer[0] if isinstance(answer, list) and answer else answer or {})
         merged = {**body, **form}
         return confirmation_from_form(
             merged, provider=self.name, seller_tax_id=request.seller_tax_id
         )
+
+    async def _form_by_serial(self, request: RedReversalRequest) -> RedConfirmation | None:
+        answer = await self.client.call(
+            Method.RED_LIST,
+            {
+                "taxNo": request.seller_tax_id,
+                "sellerTaxNo": request.seller_tax_id,
+                "buySelSelector": "0",
+                "redConfirmSerialNo": request.order_id,
+                "pageNo": 1,
+                "pageSize": 50,
+            },
+            idempotent=True,
+        )
+        for form in (answer or {}).get("list") or []:
+            if form.get("originalInvoiceNo") == request.original_invoice_number:
+                return confirmation_from_form(
+                    form, provider=self.name, seller_tax_id=request.seller_tax_id
+                )
+        return None
 
     async def red_confirm(
         self, seller_tax_id: str, confirmation_id: str, *, accept: bool = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -44,13 +45,6 @@ def _refusal(method: str, request_id: str, error: ApiError) -> Response:
     return Response(dumps(body), media_type=_MEDIA)
 
 
-def _is_business_call(scope: Any) -> bool:
-    """Rate-based faults hit business calls only (the token call has its own failures)."""
-    return scope.get("path") == API_PATH and b"method=baiwang.oauth.token" not in scope.get(
-        "query_string", b""
-    )
-
-
 class BaiwangSandbox:
     """One sandbox: its state, its fault injector and the ASGI app serving both."""
 
@@ -72,10 +66,23 @@ class BaiwangSandbox:
                 ),
             ]
         )
-        self._asgi = FaultMiddleware(self.router, self.faults, applies_to=_is_business_call)
+        self.faulted_methods: frozenset[str] | None = None
+        """Limit rate-based faults to these methods (``None``: every business method)."""
+        self._asgi = FaultMiddleware(self.router, self.faults, applies_to=self._faultable)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self._asgi(scope, receive, send)
+
+    def _faultable(self, scope: Any) -> bool:
+        """Rate-based faults hit business calls (the token call has failures of its own),
+        optionally only some methods."""
+        if scope.get("path") != API_PATH:
+            return False
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        method = (query.get("method") or [""])[0]
+        if method == Method.TOKEN:
+            return False
+        return self.faulted_methods is None or method in self.faulted_methods
 
     # --- steering from Python (same process) ---------------------------------------------
 

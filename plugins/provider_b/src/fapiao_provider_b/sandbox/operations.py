@@ -590,6 +590,28 @@ def red_info(call: Call) -> Any:
         return _form(call.state, _find_form(call))
 
 
+def red_list(call: Call) -> Any:
+    """Forms of the seller, filtered by serial number or blue invoice, newest first."""
+    state, body = call.state, call.body
+    size = int(body.get("pageSize") or 50)
+    page = int(body.get("pageNo") or 1)
+    if not 1 <= size <= 50 or page < 1:
+        raise business(_E.QUERY_TOO_MANY, f"pageSize={size}")
+    serial = str(body.get("redConfirmSerialNo") or "")
+    number = str(body.get("originalInvoiceNo") or "")
+    with state.lock:
+        forms = [
+            f
+            for f in state.red_forms.values()
+            if f.tax_no == call.tax_no
+            and (not serial or f.serial_no == serial)
+            and (not number or f.original_invoice_number == number)
+        ]
+        forms.sort(key=lambda f: f.created_at, reverse=True)
+        rows = [_form(state, f) for f in forms[(page - 1) * size : page * size]]
+    return {"total": len(forms), "pageNo": page, "pageSize": size, "list": rows}
+
+
 def red_operate(call: Call) -> Any:
     """confirmType 01 确认 / 02 否认 / 03 撤销, by the seller's app.
 
@@ -635,6 +657,7 @@ HANDLERS: dict[str, Callable[[Call], Any]] = {
     Method.RED_ADD: red_add,
     Method.RED_OPERATE: red_operate,
     Method.RED_INFO: red_info,
+    Method.RED_LIST: red_list,
     Method.DELIVER: deliver,
     Method.QUOTA: quota,
 }
