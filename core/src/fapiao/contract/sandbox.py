@@ -39,6 +39,10 @@ class RunningSandbox:
     ca_file: str | None = None
     admin: Any = None  # plugin-specific control (faults, clock, counters)
     set_faults: Callable[[Mapping[str, Any]], None] | None = None
+    mark_used: Callable[[str], None] | None = None
+    """Make the sandbox buyer use (deduct) the invoice with this number, so that a red
+    confirmation form raised on it needs the other party's confirmation (``fapiao selftest``
+    exercises ``red_confirm`` with it)."""
 
 
 class SandboxStarter(Protocol):
