@@ -8,7 +8,7 @@ is the starter advertised in the ``fapiao.sandboxes`` entry-point group for the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -68,6 +68,10 @@ def start_sandbox(options: SandboxOptions | None = None) -> Iterator[RunningSand
         faults=FaultConfig.model_validate(dict(options.faults)),
     )
     sandbox = create_app(config)
+
+    def set_faults(changes: Mapping[str, Any]) -> None:
+        sandbox.faults.configure(changes)
+
     with serve(sandbox, tls=options.tls) as server:
         yield RunningSandbox(
             provider="baiwang",
@@ -76,5 +80,5 @@ def start_sandbox(options: SandboxOptions | None = None) -> Iterator[RunningSand
             seller_tax_ids=tuple(s.tax_no for s in sellers),
             ca_file=server.ca_file,
             admin=sandbox,
-            set_faults=sandbox.faults.configure,
+            set_faults=set_faults,
         )
