@@ -156,5 +156,5 @@ def test_tax_code_file_is_read_and_inline_entries_win(tmp_path, docs) -> None:
     settings = make_settings("http://127.0.0.1:1", tax_code_file=str(table))
     codes = settings.product_tax_codes()
     assert codes["0909999"] == "1090511010000000000"
-    assert codes["0101001"] == "1090511010000000000"  # inline tax_codes override the file
+    assert codes["0101001"] == "1090509010000000000"  # inline tax_codes override the file
     assert DocumentMapper(settings).map(_source(docs[6])).invoice is not None

@@ -109,20 +109,20 @@ PRODUCTS: dict[str, Product] = {
         Product("0101002", "液晶显示器", "27 英寸 4K", "台", 13, "13%"),
         Product("0203001", "大米", "5kg/袋", "袋", 9, "9%"),
         Product("0305001", "软件维护服务", "年度", "项", 6, "6%"),
-        Product("0401001", "图书", "精装", "册", 0, "免税"),
+        Product("0401001", "有机白菜", "自产", "千克", 0, "免税"),
         Product("0909999", "样品配件", "", "件", 13, "13%"),  # deliberately unmapped
     )
 }
 
-# productCode -> 19-digit 税收分类编码 (what a tenant supplies as its mapping table). Codes from the
-# national table: 计算机 1090511…, 显示器 1090512…, 大米 1030101…, 信息技术服务 3040203…, 图书
-# 1060101…; 0909999 is left out on purpose.
+# productCode -> 19-digit 税收分类编码 (what a tenant supplies as its mapping table), all leaf codes
+# of the national table: 电子计算机整机, 终端显示设备, 大米, 信息系统服务, 白菜类蔬菜 (自产农产品,
+# 免税); 0909999 is left out on purpose.
 PRODUCT_TAX_CODES: dict[str, str] = {
-    "0101001": "1090511010000000000",
-    "0101002": "1090512990000000000",
-    "0203001": "1030101010000000000",
+    "0101001": "1090509010000000000",
+    "0101002": "1090511010000000000",
+    "0203001": "1030102010100000000",
     "0305001": "3040203000000000000",
-    "0401001": "1060101010000000000",
+    "0401001": "1010112040000000000",
 }
 
 
