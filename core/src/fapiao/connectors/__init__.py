@@ -1,0 +1,1 @@
+"""ERP connectors built into core (plugins add more through the ``fapiao.connectors`` group)."""
