@@ -10,7 +10,7 @@ acknowledged only after their commit. The state machine lives in ``fapiao.engine
     await ledger.transition(key, InvoiceState.SUBMITTED, source="api")
 """
 
-from fapiao.engine.ledger.ops import RESERVABLE_STATES, UNSETTLED_STATES
+from fapiao.engine.ledger.lifecycle import RESERVABLE_STATES, UNSETTLED_STATES
 from fapiao.engine.ledger.records import (
     BatchRecord,
     DocumentRecord,

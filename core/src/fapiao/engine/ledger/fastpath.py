@@ -36,6 +36,7 @@ CACHE_SIZE = 4096
 """Records kept per writer connection: enough for every invoice in flight, flat in memory."""
 
 _SESSION_KEY = "fapiao.ledger.session"
+_EVENT_COLUMNS = "request_id, from_state, to_state, source, detail, at"
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 Processor = Callable[[Any], Any]
@@ -53,16 +54,24 @@ class FastSql:
                 if process is not None:
                     self._binders[f"{table.name}.{column.name}"] = process
         self._time = self._binders["fapiao_requests.updated_at"]
+        # PostgreSQL writes the row and its event in one statement (a data-modifying CTE):
+        # one round trip instead of two. SQLite runs in-process and has no such CTE.
+        self.combined = self._pg
         self.request_columns = [c.name for c in t.requests.columns if not c.primary_key]
-        self.insert_request = self._render(
+        insert = (
             f"INSERT INTO {t.requests.name} ({', '.join(self.request_columns)}) "
             f"VALUES ({', '.join(':' + n for n in self.request_columns)}) "
             "ON CONFLICT (seller_tax_id, order_id) DO NOTHING RETURNING id"
         )
-        names = [c.name for c in t.events.columns if not c.primary_key]
+        if self.combined:
+            insert = (
+                f"WITH r AS ({insert}), e AS (INSERT INTO {t.events.name} ({_EVENT_COLUMNS}) "
+                "SELECT id, NULL, :state, :e_source, NULL, :created_at FROM r) SELECT id FROM r"
+            )
+        self.insert_request = self._render(insert)
         self.insert_event = self._render(
-            f"INSERT INTO {t.events.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join(':' + n for n in names)})"
+            f"INSERT INTO {t.events.name} ({_EVENT_COLUMNS}) "
+            "VALUES (:request_id, :from_state, :to_state, :source, :detail, :at)"
         )
         self._updates: dict[frozenset[str], str] = {}
 
@@ -71,16 +80,29 @@ class FastSql:
         return _NAMED.sub(r"%(\1)s", sql) if self._pg else sql
 
     def update_request(self, columns: Iterable[str]) -> str:
-        """``UPDATE`` of these columns, conditional on the key and the version read."""
+        """``UPDATE`` of these columns, conditional on the key and the version read (with
+        ``combined``, also inserting the event from the ``e_*`` parameters)."""
         wanted = frozenset(columns)
         sql = self._updates.get(wanted)
         if sql is None:
             sets = ", ".join(f"{c} = :{c}" for c in sorted(wanted))
-            sql = self._updates[wanted] = self._render(
+            update = (
                 f"UPDATE {t.requests.name} SET {sets} WHERE seller_tax_id = :w_seller "
                 "AND order_id = :w_order AND version = :w_version"
             )
+            if self.combined:
+                update = (
+                    f"WITH u AS ({update} RETURNING id) "
+                    f"INSERT INTO {t.events.name} ({_EVENT_COLUMNS}) "
+                    "SELECT id, :e_from, :state, :e_source, :e_detail, :updated_at FROM u"
+                )
+            sql = self._updates[wanted] = self._render(update)
         return sql
+
+    def bind_detail(self, detail: Mapping[str, Any] | None) -> Any:
+        if detail is None:
+            return None
+        return self._binders["fapiao_events.detail"](dict(detail))
 
     def time(self, value: datetime) -> Any:
         """An instant as the database stores it (computed once per operation, used twice)."""
@@ -126,7 +148,9 @@ def session(connection: Connection) -> Session:
 
 
 def forget(connection: Connection) -> None:
-    """Drop every cached record (called by the writer after any rollback)."""
-    found: Session | None = connection.info.get(_SESSION_KEY)
+    """Drop the session and its cached records (the writer calls this after any rollback;
+    the connection may be replaced next, and the session's cursor with it)."""
+    found: Session | None = connection.info.pop(_SESSION_KEY, None)
     if found is not None:
         found.records.clear()
+        found.cursor.close()

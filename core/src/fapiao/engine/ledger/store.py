@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from fapiao.engine.ledger import fastpath, ops
+from fapiao.engine.ledger import fastpath, lifecycle, progress, red_forms
 from fapiao.engine.ledger.database import (
     Synchronous,
     is_sqlite,
@@ -307,8 +307,8 @@ class Ledger:
                 "a red request needs the order id of the blue invoice it reverses",
                 "红票请求须给出被冲蓝票的订单号",
             )
-        if initial_state not in ops.RESERVABLE_STATES:
-            allowed = ", ".join(sorted(s.value for s in ops.RESERVABLE_STATES))
+        if initial_state not in lifecycle.RESERVABLE_STATES:
+            allowed = ", ".join(sorted(s.value for s in lifecycle.RESERVABLE_STATES))
             raise _bad_argument(
                 "initial_state",
                 f"a record cannot start as {initial_state}; it starts as one of: {allowed}",
@@ -318,7 +318,7 @@ class Ledger:
         event_source = _source(source)
 
         def op(connection: Connection) -> tuple[LedgerRecord, bool]:
-            return ops.reserve(
+            return lifecycle.reserve(
                 connection,
                 key,
                 kind=request_kind,
@@ -377,7 +377,7 @@ class Ledger:
         target = InvoiceState(to)
 
         def op(connection: Connection) -> LedgerRecord:
-            return ops.transition(
+            return lifecycle.transition(
                 connection,
                 key,
                 target,
@@ -402,7 +402,7 @@ class Ledger:
             message = self._error_text(self._describe(status.error)[1])
 
         def op(connection: Connection) -> LedgerRecord:
-            return ops.apply_status(
+            return lifecycle.apply_status(
                 connection, key, status, source=event_source, error_message=message
             )
 
@@ -410,11 +410,11 @@ class Ledger:
 
     async def get(self, key: RequestKey) -> LedgerRecord | None:
         _check_key(key)
-        return await self._read(lambda c: ops.get(c, key))
+        return await self._read(lambda c: lifecycle.get(c, key))
 
     async def get_many(self, keys: Iterable[RequestKey]) -> dict[RequestKey, LedgerRecord]:
         wanted = [_check_key(k) for k in keys]
-        return await self._read(lambda c: ops.get_many(c, wanted))
+        return await self._read(lambda c: lifecycle.get_many(c, wanted))
 
     async def non_final(
         self,
@@ -424,20 +424,20 @@ class Ledger:
         limit: int = 1000,
         after_id: int | None = None,
     ) -> list[LedgerRecord]:
-        """Unsettled records (default: ``ops.UNSETTLED_STATES``), oldest first; pass the last
+        """Unsettled records (default: ``lifecycle.UNSETTLED_STATES``), oldest first; pass the last
         record's ``id`` as ``after_id`` for the next page."""
         return await self._read(
-            lambda c: ops.non_final(
+            lambda c: lifecycle.non_final(
                 c, states=states, profile=profile, limit=limit, after_id=after_id
             )
         )
 
     async def events(self, key: RequestKey) -> list[LedgerEvent]:
         _check_key(key)
-        return await self._read(lambda c: ops.events(c, key))
+        return await self._read(lambda c: lifecycle.events(c, key))
 
     async def stats(self) -> LedgerStats:
-        return await self._read(ops.stats)
+        return await self._read(lifecycle.stats)
 
     # -- documents --------------------------------------------------------------------------
 
@@ -454,12 +454,12 @@ class Ledger:
                 "sha256 须为 64 位小写十六进制字符",
             )
         await self._write(
-            lambda c: ops.add_document(c, key, document_format, sha256, size, location)
+            lambda c: lifecycle.add_document(c, key, document_format, sha256, size, location)
         )
 
     async def documents(self, key: RequestKey) -> list[DocumentRecord]:
         _check_key(key)
-        return await self._read(lambda c: ops.documents(c, key))
+        return await self._read(lambda c: lifecycle.documents(c, key))
 
     # -- red reversal -----------------------------------------------------------------------
 
@@ -489,33 +489,33 @@ class Ledger:
             amounts[line] = amount
         order = red_order_id or confirmation.order_id
         return await self._write(
-            lambda c: ops.save_red_confirmation(
+            lambda c: red_forms.save_red_confirmation(
                 c, original, confirmation, line_amounts=amounts, red_order_id=order
             )
         )
 
     async def red_confirmations(self, original: RequestKey) -> list[RedConfirmationRecord]:
         _check_key(original)
-        return await self._read(lambda c: ops.red_confirmations(c, original))
+        return await self._read(lambda c: red_forms.red_confirmations(c, original))
 
     async def reversed_amounts(
         self, original: RequestKey, *, include_pending: bool = True
     ) -> dict[int, Decimal]:
         _check_key(original)
         return await self._read(
-            lambda c: ops.reversed_amounts(c, original, include_pending=include_pending)
+            lambda c: red_forms.reversed_amounts(c, original, include_pending=include_pending)
         )
 
     # -- cursors and batches ----------------------------------------------------------------
 
     async def get_cursor(self, name: str) -> str | None:
-        return await self._read(lambda c: ops.get_cursor(c, name))
+        return await self._read(lambda c: progress.get_cursor(c, name))
 
     async def set_cursor(self, name: str, value: str) -> None:
-        await self._write(lambda c: ops.set_cursor(c, name, value))
+        await self._write(lambda c: progress.set_cursor(c, name, value))
 
     async def get_batch(self, batch_id: str) -> BatchRecord | None:
-        return await self._read(lambda c: ops.get_batch(c, batch_id))
+        return await self._read(lambda c: progress.get_batch(c, batch_id))
 
     async def save_batch(
         self,
@@ -529,7 +529,7 @@ class Ledger:
     ) -> BatchRecord:
         """Create or advance a batch's progress (the position never moves back)."""
         return await self._write(
-            lambda c: ops.save_batch(
+            lambda c: progress.save_batch(
                 c,
                 batch_id,
                 input_path=input_path,

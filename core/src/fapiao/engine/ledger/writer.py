@@ -192,6 +192,14 @@ class GroupCommitWriter:
             self._connection = self._engine.connect()
         return self._connection
 
+    def _discard(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+            except SQLAlchemyError:  # pragma: no cover - invalidating a broken connection
+                log.debug("invalidating the ledger write connection failed", exc_info=True)
+        self._release()
+
     def _release(self) -> None:
         if self._connection is not None:
             try:
@@ -212,8 +220,9 @@ class GroupCommitWriter:
             self.stats.failed_commits += 1
             self._rolled_back()
             log.warning("ledger transaction failed: %s", type(exc).__name__)
-            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                self._release()
+            # A failed COMMIT may leave the transaction open (SQLite keeps it after a
+            # deferred constraint fails): start the next group on a fresh connection.
+            self._discard()
             error = (
                 exc
                 if isinstance(exc, LedgerUnavailable)

@@ -1,4 +1,6 @@
-"""The ledger's SQL, as synchronous functions of a connection (run by the writer or a reader).
+"""Requests, their events and documents: the ledger's core SQL, as functions of a connection.
+
+They run in the writer thread (writes) or on a read connection (reads).
 
 Each write function changes a request row and inserts its event in the caller's transaction,
 so a group commit can never persist one without the other. Updates carry an optimistic
@@ -9,72 +11,58 @@ overwriting a state it never saw.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     Row,
-    RowMapping,
-    Table,
-    TextClause,
-    and_,
-    bindparam,
     func,
     select,
-    text,
     tuple_,
-    update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.selectable import TextualSelect
 
 from fapiao.engine.ledger import fastpath
 from fapiao.engine.ledger import schema as t
 from fapiao.engine.ledger.columns import to_utc
 from fapiao.engine.ledger.records import (
-    BatchRecord,
     DocumentRecord,
     EventSource,
     LedgerEvent,
     LedgerRecord,
     LedgerStats,
-    RedConfirmationRecord,
     RequestKey,
     RequestKind,
 )
+from fapiao.engine.ledger.statements import (
+    KEY,
+    SELECT_REQUEST,
+    insert_on_conflict,
+    key_params,
+    not_found,
+    now,
+    request_id,
+)
 from fapiao.engine.states import StatusDecision, check_transition, decide_status
-from fapiao.errors import InvalidStateTransition, LedgerUnavailable, NotFound
-from fapiao.masking import mask_tax_id
+from fapiao.errors import InvalidStateTransition, LedgerUnavailable
 from fapiao.models import (
     DocumentFormat,
     InvoiceState,
     InvoiceStatus,
-    RedConfirmation,
-    RedConfirmationState,
 )
 
 __all__ = [
     "RESERVABLE_STATES",
     "UNSETTLED_STATES",
-    "StatusFields",
     "add_document",
     "apply_status",
     "documents",
     "events",
     "get",
-    "get_batch",
-    "get_cursor",
     "get_many",
     "non_final",
-    "red_confirmations",
     "reserve",
-    "reversed_amounts",
-    "save_batch",
-    "save_red_confirmation",
-    "set_cursor",
     "stats",
     "transition",
 ]
@@ -92,69 +80,6 @@ form in flight. ``issued`` and ``partially_reversed`` are settled (though not fi
 
 _MAX_RETRIES = 5
 _CHUNK = 400  # keys per IN (...) query: far below every driver's parameter limit
-
-# red-form states, ordered so a late report never downgrades a form
-_FORM_RANK = {
-    RedConfirmationState.PENDING: 0,
-    RedConfirmationState.CONFIRMED: 1,
-    RedConfirmationState.REJECTED: 2,
-    RedConfirmationState.LAPSED: 2,
-    RedConfirmationState.REVOKED: 2,
-    RedConfirmationState.RED_ISSUED: 3,
-}
-_FORM_COUNTED = frozenset(
-    {RedConfirmationState.PENDING, RedConfirmationState.CONFIRMED, RedConfirmationState.RED_ISSUED}
-)
-
-StatusFields = Mapping[str, Any]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-# Statements are built once and executed with parameters: building a SQLAlchemy construct
-# (and its cache key) per call cost more than the SQL itself in the group-commit loop.
-_KEY = and_(
-    t.requests.c.seller_tax_id == bindparam("k_seller"),
-    t.requests.c.order_id == bindparam("k_order"),
-)
-_SELECT_REQUEST = select(t.requests).where(_KEY)
-_SELECT_REQUEST_ID = select(t.requests.c.id).where(_KEY)
-
-
-def _insert_on_conflict(
-    table: Table,
-    conflict: Sequence[str],
-    *,
-    update: Sequence[str] = (),
-    returning: str | None = None,
-) -> TextClause | TextualSelect:
-    """``INSERT ... ON CONFLICT`` as typed SQL text, identical on SQLite (3.35+) and
-    PostgreSQL. SQLAlchemy's dialect ``insert()`` constructs are not cacheable (they
-    recompile on every call, ~1 ms each), and this is the hottest statement of the ledger."""
-    names = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join(':' + n for n in names)}) "
-        f"ON CONFLICT ({', '.join(conflict)}) "
-    )
-    if update:
-        sql += "DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in update)
-    else:
-        sql += "DO NOTHING"
-    if returning is not None:
-        sql += f" RETURNING {returning}"
-    statement = text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
-    return statement if returning is None else statement.columns(table.c[returning])
-
-
-_ADD_DOCUMENT = _insert_on_conflict(t.documents, ["request_id", "format", "sha256"])
-_SET_CURSOR = _insert_on_conflict(t.cursors, ["name"], update=["value", "updated_at"])
-
-
-def _key_params(key: RequestKey) -> dict[str, str]:
-    return {"k_seller": key.seller_tax_id, "k_order": key.order_id}
 
 
 def _record(row: Row[Any]) -> LedgerRecord:
@@ -183,15 +108,6 @@ def _record(row: Row[Any]) -> LedgerRecord:
     )
 
 
-def _not_found(key: RequestKey) -> NotFound:
-    who = f"{mask_tax_id(key.seller_tax_id)}/{key.order_id}"
-    return NotFound(
-        f"no ledger record for order {who}",
-        message_zh=f"账本中没有订单 {who} 的记录",
-        field="order_id",
-    )
-
-
 def _load(
     connection: Connection, key: RequestKey, *, fresh: bool = False
 ) -> tuple[LedgerRecord, bool]:
@@ -203,9 +119,9 @@ def _load(
         found = session.cached(key)
         if found is not None:
             return found, False
-    row = connection.execute(_SELECT_REQUEST, _key_params(key)).first()
+    row = connection.execute(SELECT_REQUEST, key_params(key)).first()
     if row is None:
-        raise _not_found(key)
+        raise not_found(key)
     record = _record(row)
     session.remember(record)
     return record, True
@@ -226,9 +142,9 @@ def _event(
         "from_state": from_state.value if from_state is not None else None,
         "to_state": to_state.value,
         "source": source.value,
+        "detail": session.sql.bind_detail(detail),
         "at": at,
     }
-    session.sql.bind("fapiao_events", {"detail": detail}, params)
     session.cursor.execute(session.sql.insert_event, params)
 
 
@@ -254,11 +170,16 @@ def _write(
     params["w_seller"] = record.key.seller_tax_id
     params["w_order"] = record.key.order_id
     params["w_version"] = record.version
+    if sql.combined:  # the statement inserts the event too
+        params["e_from"] = record.state.value
+        params["e_source"] = source.value
+        params["e_detail"] = sql.bind_detail(detail)
     cursor = session.cursor
     cursor.execute(statement, params)
     if cursor.rowcount != 1:
         return None
-    _event(session, record.id, record.state, to_state, source, detail, at_db)
+    if not sql.combined:
+        _event(session, record.id, record.state, to_state, source, detail, at_db)
     changes = dict(fields)
     if changes.get("issued_at") is not None:
         changes["issued_at"] = to_utc(changes["issued_at"])
@@ -316,13 +237,16 @@ def reserve(
         version=1,
     )
     sql.bind("fapiao_requests", {"payload": payload}, params)
+    if sql.combined:  # the statement inserts the creation event too
+        params["e_source"] = source.value
     cursor = session.cursor
     cursor.execute(sql.insert_request, params)
     inserted = cursor.fetchone()
     if inserted is None:
         return _load(connection, key, fresh=True)[0], False
     new_id = int(inserted[0])
-    _event(session, new_id, None, initial_state, source, None, at_db)
+    if not sql.combined:
+        _event(session, new_id, None, initial_state, source, None, at_db)
     record = LedgerRecord(
         key=key,
         kind=kind,
@@ -479,7 +403,7 @@ def apply_status(
 
 
 def get(connection: Connection, key: RequestKey) -> LedgerRecord | None:
-    row = connection.execute(_SELECT_REQUEST, _key_params(key)).first()
+    row = connection.execute(SELECT_REQUEST, key_params(key)).first()
     return _record(row) if row is not None else None
 
 
@@ -517,7 +441,7 @@ def non_final(
 _SELECT_EVENTS = (
     select(t.events)
     .join(t.requests, t.requests.c.id == t.events.c.request_id)
-    .where(_KEY)
+    .where(KEY)
     .order_by(t.events.c.id)
 )
 
@@ -533,7 +457,7 @@ def events(connection: Connection, key: RequestKey) -> list[LedgerEvent]:
             at=m["at"],
             id=m["id"],
         )
-        for m in (row._mapping for row in connection.execute(_SELECT_EVENTS, _key_params(key)))
+        for m in (row._mapping for row in connection.execute(_SELECT_EVENTS, key_params(key)))
     ]
 
 
@@ -558,11 +482,7 @@ def stats(connection: Connection) -> LedgerStats:
 # -- documents ---------------------------------------------------------------------------------
 
 
-def _request_id(connection: Connection, key: RequestKey) -> int:
-    found = connection.execute(_SELECT_REQUEST_ID, _key_params(key)).scalar()
-    if found is None:
-        raise _not_found(key)
-    return int(found)
+_ADD_DOCUMENT = insert_on_conflict(t.documents, ["request_id", "format", "sha256"])
 
 
 def add_document(
@@ -577,7 +497,7 @@ def add_document(
     connection.execute(
         _ADD_DOCUMENT,
         {
-            "request_id": _request_id(connection, key),
+            "request_id": request_id(connection, key),
             "format": fmt.value,
             "sha256": sha256,
             "size": size,
@@ -590,7 +510,7 @@ def add_document(
 _SELECT_DOCUMENTS = (
     select(t.documents)
     .join(t.requests, t.requests.c.id == t.documents.c.request_id)
-    .where(_KEY)
+    .where(KEY)
     .order_by(t.documents.c.id)
 )
 
@@ -605,191 +525,5 @@ def documents(connection: Connection, key: RequestKey) -> list[DocumentRecord]:
             location=m["location"],
             created_at=m["created_at"],
         )
-        for m in (row._mapping for row in connection.execute(_SELECT_DOCUMENTS, _key_params(key)))
+        for m in (row._mapping for row in connection.execute(_SELECT_DOCUMENTS, key_params(key)))
     ]
-
-
-# -- red confirmations -----------------------------------------------------------------------
-
-
-def _red_record(key: RequestKey, m: RowMapping) -> RedConfirmationRecord:
-    return RedConfirmationRecord(
-        original=key,
-        provider=m["provider"],
-        confirmation_id=m["confirmation_id"],
-        confirmation_number=m["confirmation_number"],
-        red_order_id=m["red_order_id"],
-        state=RedConfirmationState(m["state"]),
-        reason=m["reason"],
-        amount=m["amount"],
-        tax=m["tax"],
-        line_amounts={int(k): Decimal(v) for k, v in m["line_amounts"].items()},
-        requires_confirmation=m["requires_confirmation"],
-        expires_at=m["expires_at"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
-
-
-def save_red_confirmation(
-    connection: Connection,
-    original: RequestKey,
-    confirmation: RedConfirmation,
-    *,
-    line_amounts: Mapping[int, Decimal],
-    red_order_id: str,
-) -> RedConfirmationRecord:
-    """Insert or update a form; its state only ever moves forward (see ``_FORM_RANK``)."""
-    request_id = _request_id(connection, original)
-    table = t.red_confirmations
-    existing = connection.execute(
-        select(table).where(
-            table.c.request_id == request_id,
-            table.c.confirmation_id == confirmation.confirmation_id,
-        )
-    ).first()
-    at = now()
-    amounts = {str(i): format(a, "f") for i, a in sorted(line_amounts.items())}
-    values: dict[str, Any] = {
-        "provider": confirmation.provider,
-        "confirmation_number": confirmation.confirmation_number,
-        "red_order_id": red_order_id,
-        "state": confirmation.state.value,
-        "reason": confirmation.reason.value,
-        "amount": confirmation.amount,
-        "tax": confirmation.tax,
-        "line_amounts": amounts,
-        "requires_confirmation": confirmation.requires_confirmation,
-        "expires_at": confirmation.expires_at,
-        "updated_at": at,
-    }
-    if existing is None:
-        values.update(
-            request_id=request_id,
-            confirmation_id=confirmation.confirmation_id,
-            created_at=confirmation.created_at or at,
-        )
-        connection.execute(table.insert().values(**values))
-    else:
-        current = RedConfirmationState(existing._mapping["state"])
-        if _FORM_RANK[confirmation.state] < _FORM_RANK[current] or (
-            _FORM_RANK[confirmation.state] == _FORM_RANK[current] and confirmation.state != current
-        ):
-            values["state"] = current.value  # late or conflicting report: keep what we know
-        if values["confirmation_number"] is None:
-            values["confirmation_number"] = existing._mapping["confirmation_number"]
-        connection.execute(
-            update(table).where(table.c.id == existing._mapping["id"]).values(**values)
-        )
-    row = connection.execute(
-        select(table).where(
-            table.c.request_id == request_id,
-            table.c.confirmation_id == confirmation.confirmation_id,
-        )
-    ).one()
-    return _red_record(original, row._mapping)
-
-
-_SELECT_FORMS = (
-    select(t.red_confirmations)
-    .join(t.requests, t.requests.c.id == t.red_confirmations.c.request_id)
-    .where(_KEY)
-    .order_by(t.red_confirmations.c.id)
-)
-
-
-def red_confirmations(connection: Connection, key: RequestKey) -> list[RedConfirmationRecord]:
-    rows = connection.execute(_SELECT_FORMS, _key_params(key))
-    return [_red_record(key, row._mapping) for row in rows]
-
-
-def reversed_amounts(
-    connection: Connection, key: RequestKey, *, include_pending: bool
-) -> dict[int, Decimal]:
-    """Per blue line, what red forms have reversed (or, pending, have claimed) so far.
-
-    Pending forms count by default: two partial reversals raised together must not both
-    pass the "not above what remains" rule against the same remainder.
-    """
-    counted = _FORM_COUNTED if include_pending else _FORM_COUNTED - {RedConfirmationState.PENDING}
-    totals: dict[int, Decimal] = {}
-    for form in red_confirmations(connection, key):
-        if form.state in counted:
-            for line, amount in form.line_amounts.items():
-                totals[line] = totals.get(line, Decimal(0)) + amount
-    return totals
-
-
-# -- cursors and batches -----------------------------------------------------------------------
-
-
-def get_cursor(connection: Connection, name: str) -> str | None:
-    value = connection.execute(select(t.cursors.c.value).where(t.cursors.c.name == name)).scalar()
-    return None if value is None else str(value)
-
-
-def set_cursor(connection: Connection, name: str, value: str) -> None:
-    connection.execute(_SET_CURSOR, {"name": name, "value": value, "updated_at": now()})
-
-
-def _batch(m: RowMapping) -> BatchRecord:
-    return BatchRecord(
-        batch_id=m["id"],
-        input_path=m["input_path"],
-        input_sha256=m["input_sha256"],
-        position=m["position"],
-        counts=dict(m["counts"]),
-        done=bool(m["done"]),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
-
-
-def get_batch(connection: Connection, batch_id: str) -> BatchRecord | None:
-    row = connection.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
-    return _batch(row._mapping) if row is not None else None
-
-
-def save_batch(
-    connection: Connection,
-    batch_id: str,
-    *,
-    input_path: str,
-    input_sha256: str | None,
-    position: int,
-    counts: Mapping[str, int],
-    done: bool,
-) -> BatchRecord:
-    """Create or advance a batch. The position never goes back, so a slow writer of an older
-    position cannot make a resumed batch redo (or skip) work."""
-    at = now()
-    existing = get_batch(connection, batch_id)
-    if existing is None:
-        connection.execute(
-            t.batches.insert().values(
-                id=batch_id,
-                input_path=input_path,
-                input_sha256=input_sha256,
-                position=position,
-                counts=dict(counts),
-                done=done,
-                created_at=at,
-                updated_at=at,
-            )
-        )
-    else:
-        connection.execute(
-            update(t.batches)
-            .where(t.batches.c.id == batch_id)
-            .values(
-                input_path=input_path,
-                input_sha256=input_sha256,
-                position=max(position, existing.position),
-                counts=dict(counts),
-                done=done or existing.done,
-                updated_at=at,
-            )
-        )
-    saved = get_batch(connection, batch_id)
-    assert saved is not None
-    return saved
