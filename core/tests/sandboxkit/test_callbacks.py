@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from fapiao.sandboxkit import CallbackSender, FaultConfig, FaultInjector, RunningServer, serve
+from fapiao.sandboxkit import (
+    CallbackRequest,
+    CallbackSender,
+    FaultConfig,
+    FaultInjector,
+    RunningServer,
+    serve,
+)
 
 SECRET = b"callback-secret"
 
@@ -41,17 +48,23 @@ class Receiver:
         self.lock = threading.Lock()
 
     async def endpoint(self, request: Request) -> JSONResponse:
+        return await self._receive(request, request.headers)
+
+    async def query_endpoint(self, request: Request) -> JSONResponse:
+        """The same receiver for a vendor that signs in the query string."""
+        return await self._receive(request, request.query_params)
+
+    async def _receive(self, request: Request, signed: Mapping[str, str]) -> JSONResponse:
         body = await request.body()
-        expected = hmac.new(
-            SECRET, request.headers["x-stamp"].encode() + body, hashlib.sha256
-        ).hexdigest()
+        expected = hmac.new(SECRET, signed["x-stamp"].encode() + body, hashlib.sha256).hexdigest()
         payload = json.loads(body)
         with self.lock:
             self.received.append(
                 {
                     "payload": payload,
-                    "stamp": request.headers["x-stamp"],
-                    "valid": hmac.compare_digest(expected, request.headers["x-sign"]),
+                    "stamp": signed["x-stamp"],
+                    "valid": hmac.compare_digest(expected, signed["x-sign"]),
+                    "query": dict(request.query_params),
                 }
             )
             remaining = self.fail_first.get(payload["order"], 0)
@@ -68,7 +81,12 @@ class Receiver:
 @pytest.fixture(scope="module")
 def receiver_server() -> Iterator[tuple[Receiver, RunningServer]]:
     receiver = Receiver()
-    app = Starlette(routes=[Route("/cb", receiver.endpoint, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/cb", receiver.endpoint, methods=["POST"]),
+            Route("/qcb", receiver.query_endpoint, methods=["POST"]),
+        ]
+    )
     with serve(app) as server:
         yield receiver, server
 
@@ -100,6 +118,33 @@ async def test_delivers_signed_callbacks_in_order_per_key(receiver) -> None:
         (1, True, 200),
         (1, True, 200),
     ]
+    assert all(
+        d.params == () and "x-stamp" not in r["query"]
+        for d, r in zip(s.deliveries, rec.received, strict=True)
+    )
+
+
+async def test_query_signed_attempts_carry_fresh_params_next_to_the_receivers_own(
+    receiver,
+) -> None:
+    rec, url = receiver
+    rec.fail_first["Q1"] = 1
+    own = url.removesuffix("/cb") + "/qcb?tenant=t1"
+
+    def build_in_query(payload: Mapping[str, Any]) -> CallbackRequest:
+        headers, body = build(payload)
+        signed = {k: headers.pop(k) for k in ("x-stamp", "x-sign")}
+        return CallbackRequest(headers, body, signed)
+
+    async with CallbackSender(build_in_query, retries=2, backoff_s=0.01).running() as s:
+        s.send(own, {"order": "Q1", "state": "issued"}, key="Q1")
+        assert await s.wait_idle(5)
+    assert [(d.attempt, d.accepted) for d in s.deliveries] == [(1, False), (2, True)]
+    assert [r["valid"] for r in rec.received] == [True, True]
+    assert [r["query"]["tenant"] for r in rec.received] == ["t1", "t1"]  # kept, not replaced
+    stamps = [dict(d.params)["x-stamp"] for d in s.deliveries]
+    assert stamps == [r["stamp"] for r in rec.received] and len(set(stamps)) == 2
+    assert {d.url for d in s.deliveries} == {own}  # recorded as given; params apart
 
 
 async def test_retries_with_backoff_until_accepted_and_resigns_each_attempt(receiver) -> None:

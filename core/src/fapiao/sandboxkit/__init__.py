@@ -21,7 +21,12 @@ PDF needs the ``sandbox`` extra (reportlab), imported on first use, so the rest 
 without it.
 """
 
-from fapiao.sandboxkit.callbacks import BuildCallback, CallbackDelivery, CallbackSender
+from fapiao.sandboxkit.callbacks import (
+    BuildCallback,
+    CallbackDelivery,
+    CallbackRequest,
+    CallbackSender,
+)
 from fapiao.sandboxkit.faults import (
     FAULT_HEADER,
     FaultConfig,
@@ -61,6 +66,7 @@ __all__ = [
     "FAULT_HEADER",
     "BuildCallback",
     "CallbackDelivery",
+    "CallbackRequest",
     "CallbackSender",
     "DocumentLine",
     "DocumentParty",

@@ -4,11 +4,14 @@ sometimes twice, sometimes in the wrong order.
 
 The sandbox supplies ``build(payload) -> (headers, body)``, its vendor's signing; it is
 called again for every attempt (a retry or a duplicate carries a fresh timestamp and
-signature, as a vendor's re-sent notification does). Deliveries to one key (an order id)
-go through one worker in order, unless the injector asks for ``out_of_order_callbacks``:
-then a callback is held back up to ``reorder_hold_s`` and, if a newer one for the same key
-comes meanwhile, the newer is delivered first. Every attempt is recorded in
-:attr:`CallbackSender.deliveries` so tests can assert what the receiver was sent.
+signature, as a vendor's re-sent notification does). A vendor that signs in the query string
+(a nonce, a timestamp and a request id next to the URL) returns a :class:`CallbackRequest`
+instead, whose ``params`` join the receiver URL's own query for that attempt only.
+Deliveries to one key (an order id) go through one worker in order, unless the injector asks
+for ``out_of_order_callbacks``: then a callback is held back up to ``reorder_hold_s`` and, if
+a newer one for the same key comes meanwhile, the newer is delivered first. Every attempt
+is recorded in :attr:`CallbackSender.deliveries` so tests can assert what the receiver was
+sent.
 
 Lifecycle: ``await start()`` in the server's loop (e.g. the app lifespan, see
 :meth:`CallbackSender.running`), ``await stop()`` when the server stops; ``send()`` may be
@@ -31,9 +34,20 @@ import httpx
 
 from fapiao.sandboxkit.faults import FaultInjector
 
-__all__ = ["BuildCallback", "CallbackDelivery", "CallbackSender"]
+__all__ = ["BuildCallback", "CallbackDelivery", "CallbackRequest", "CallbackSender"]
 
-BuildCallback = Callable[[Any], tuple[Mapping[str, str], bytes]]
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """One signed attempt, for vendors whose signature also covers query parameters: those
+    change with every attempt, so they cannot be part of the URL given to ``send()``."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+BuildCallback = Callable[[Any], tuple[Mapping[str, str], bytes] | CallbackRequest]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +64,7 @@ class CallbackDelivery:
     error: str | None
     body: bytes
     sent_at: float  # time.time()
+    params: tuple[tuple[str, str], ...] = ()  # query parameters build() added to the URL
 
 
 @dataclass(slots=True)
@@ -239,11 +254,16 @@ class CallbackSender:
         status: int | None = None
         error: str | None = None
         accepted = False
-        headers: Mapping[str, str] = {}
         body = b""
+        params: tuple[tuple[str, str], ...] = ()
         try:
-            headers, body = self.build(callback.payload)
-            response = await self._client.post(callback.url, content=body, headers=dict(headers))
+            built = self.build(callback.payload)
+            request = built if isinstance(built, CallbackRequest) else CallbackRequest(*built)
+            body, params = request.body, tuple(request.params.items())
+            url = httpx.URL(callback.url)
+            if params:  # merged into the receiver's own query, which httpx would drop
+                url = url.copy_merge_params(params)
+            response = await self._client.post(url, content=body, headers=dict(request.headers))
             status = response.status_code
             accepted = self.accept(response)
         except httpx.HTTPError as exc:
@@ -264,6 +284,7 @@ class CallbackSender:
                     error=error,
                     body=body,
                     sent_at=time.time(),
+                    params=params,
                 )
             )
         return accepted
