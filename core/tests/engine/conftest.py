@@ -9,6 +9,7 @@ never with a mock) and adds the sandbox's ``X-Sandbox-Fault`` header to chosen r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import uuid
@@ -107,6 +108,8 @@ class RecordingProxy:
         self._plan: list[list[Any]] = []  # [operation substring, order id | None, fault, times]
         self._lock = threading.Lock()
         self._server: Any = None
+        self.delay = 0.0  # seconds added before forwarding each request (a slow provider)
+        self._client: httpx.AsyncClient | None = None
 
     # -- control ------------------------------------------------------------------------------
     def fault_next(
@@ -171,9 +174,14 @@ class RecordingProxy:
         if fault:
             forward["x-sandbox-fault"] = fault
         url = self.upstream + scope["path"] + (f"?{query_string}" if query_string else "")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self._client is None:  # one pooled client, made in the proxy's own loop
+            self._client = httpx.AsyncClient(timeout=30, verify=self.verify)
         try:
-            async with httpx.AsyncClient(timeout=30, verify=self.verify) as client:
-                response = await client.request(scope["method"], url, content=body, headers=forward)
+            response = await self._client.request(
+                scope["method"], url, content=body, headers=forward
+            )
         except httpx.TransportError:
             await abort_connection(send)
             return
@@ -232,6 +240,19 @@ class Vendor:
     def issues(self, order_id: str) -> int:
         """Issue requests for ``order_id`` that reached the wire (counted at the proxy)."""
         return self.proxy.count(self.issue_op, order_id)
+
+    def accepted(self, order_id: str) -> int:
+        """Issue requests for ``order_id`` that reached the sandbox's handler: not refused by
+        an injected fault before it ran (a 5xx or a reset before commit)."""
+        needle = order_id.encode()
+        with self.proxy._lock:
+            return sum(
+                1
+                for call in self.proxy.calls
+                if self.issue_op in call.operation
+                and needle in call.body
+                and (call.fault is None or call.fault.startswith(("timeout", "reset-after")))
+            )
 
 
 ISSUE_OPS = {"nuonuo": "requestBillingNew", "baiwang": "baiwang.output.invoice.issue"}
