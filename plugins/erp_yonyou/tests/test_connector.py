@@ -14,7 +14,7 @@ from fapiao_erp_yonyou.simulator import YonyouSimulator
 
 from .conftest import make_settings
 
-PENDING_BLUE = 11  # 12 samples less one unaudited and one already invoiced, plus the red one
+PENDING_BLUE = 10  # 12 samples less one unaudited and one already invoiced
 
 
 async def _all(connector: YonyouConnector, cursor: str | None = None) -> list:
@@ -35,12 +35,23 @@ async def test_pending_lists_audited_uninvoiced_documents_oldest_first(connector
     by_code = {d.payload["code"]: d.payload for d in docs}
     assert not any(p["status"] != 1 for p in by_code.values())
     assert not any(p["taxBillingStatus"] != 1 for p in by_code.values())
-    red = [d for d in docs if d.kind == "red"]
-    assert len(red) == 1
-    assert red[0].payload["_blue"]["einvoiceHm"] == "24312000000000000101"
-    # paging: page_size 3 over 11 headers needs 4 list calls; one detail per doc + the red's blue
+    assert not [d for d in docs if d.kind == "red"]
+    # paging: page_size 3 over 10 headers needs 4 list calls; one detail call per document
     assert simulator.counters["list"] == 4
-    assert simulator.counters["detail"] == PENDING_BLUE + 1
+    assert simulator.counters["detail"] == PENDING_BLUE
+
+
+async def test_red_invoice_comes_with_its_blue_invoice(connector, simulator, server) -> None:
+    import httpx
+
+    blue = next(d for d in simulator.documents["saleinvoice"].values() if d["einvoiceHm"])
+    async with httpx.AsyncClient(base_url=server.base_url) as admin:
+        made = (await admin.post(f"/__sim__/vouchersaleinvoice/{blue['id']}/red")).json()
+    docs = await _all(connector)
+    red = [d for d in docs if d.kind == "red"]
+    assert [d.id for d in red] == [made["code"]]
+    assert red[0].payload["_blue"]["einvoiceHm"] == blue["einvoiceHm"]
+    assert docs[-1].id == made["code"]  # newest pubts last
 
 
 async def test_cursor_resumes_after_the_last_document(connector) -> None:
@@ -162,4 +173,4 @@ async def test_unknown_api_path_is_reported_with_the_gateway_code(server) -> Non
 
 
 def test_simulator_fixture_has_the_expected_samples(simulator: YonyouSimulator) -> None:
-    assert len(simulator.documents["saleinvoice"]) == 13
+    assert len(simulator.documents["saleinvoice"]) == 12

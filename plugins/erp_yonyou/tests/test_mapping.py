@@ -12,7 +12,7 @@ from fapiao.errors import InvalidInvoice
 from fapiao.models import InvoiceKind, RedReason, TaxTreatment
 from fapiao.rules import ensure_valid
 from fapiao_erp_yonyou.mapping import DocumentMapper
-from fapiao_erp_yonyou.simulator.data import sample_invoices
+from fapiao_erp_yonyou.simulator.data import red_invoice_for, sample_invoices
 
 from .conftest import make_settings
 
@@ -24,8 +24,9 @@ def docs() -> dict[int, dict]:
     invoices = sample_invoices(BASE)
     by_n = {int(d["code"][-6:]): d for d in invoices}
     blue = by_n[10]
-    red = by_n[99]
+    red = red_invoice_for(blue, "2025-03-04 09:00:00")
     red["_blue"] = blue
+    by_n[99] = red
     return by_n
 
 

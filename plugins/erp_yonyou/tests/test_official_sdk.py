@@ -40,7 +40,7 @@ def test_sdk_gets_a_token_and_lists_sales_invoices(simulator, server) -> None:
     )
     body = response.json()
     assert body["code"] == "200"
-    assert body["data"]["recordCount"] == 12
+    assert body["data"]["recordCount"] == 11
     assert len(body["data"]["recordList"]) == 5
     assert body["data"]["pageCount"] == 3
 

@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fapiao_erp_yonyou.signing import encrypt_event, event_signature, token_signature
-from fapiao_erp_yonyou.simulator.data import sample_invoices, sample_orders
+from fapiao_erp_yonyou.simulator.data import red_invoice_for, sample_invoices, sample_orders
 
 __all__ = ["SimulatorConfig", "YonyouSimulator", "create_app", "dumps"]
 
@@ -276,6 +276,20 @@ class YonyouSimulator:
         delivered = await self.push(event)
         return _json({"id": doc["id"], "pubts": doc["pubts"], "delivered": delivered})
 
+    async def admin_red(self, request: Request) -> Response:
+        """Raise a red sales invoice (销货退回, one unit of line 1) against an issued blue one."""
+        raw = request.path_params["doc_id"]
+        blue = self.documents["saleinvoice"].get(int(raw)) if raw.isdigit() else None
+        if blue is None:
+            return _fail("1002", "数据不存在", 404)
+        if not blue.get("einvoiceHm"):
+            return _fail("999", "蓝字发票尚未开具税票，不能红冲", 400)
+        serial = 90 + sum(1 for d in self.documents["saleinvoice"].values() if d.get("blueInvId") == blue["id"])
+        red = red_invoice_for(blue, self.next_pubts(), serial=serial)
+        self.documents["saleinvoice"][int(red["id"])] = red
+        blue["isIssueRedInvoice"] = True
+        return _json({"id": red["id"], "code": red["code"], "pubts": red["pubts"]})
+
     async def admin_subscribe(self, request: Request) -> Response:
         body = json.loads(await request.body() or b"{}")
         url = str(body.get("url") or "")
@@ -336,6 +350,7 @@ class YonyouSimulator:
             Route(f"/__sim__/{kinds}", self._guard(self.admin_add), methods=["POST"]),
             Route(f"/__sim__/{kinds}/{{doc_id:str}}", self._guard(self.admin_document), methods=["GET"]),
             Route(f"/__sim__/{kinds}/{{doc_id:str}}/audit", self._guard(self.admin_audit), methods=["POST"]),
+            Route("/__sim__/vouchersaleinvoice/{doc_id:str}/red", self.admin_red, methods=["POST"]),
         ]
         return Starlette(routes=routes)
 

@@ -5,7 +5,8 @@ Shapes follow the 销售发票详情查询 / 销售订单 API examples (field na
 ``oriSum`` exact to the cent and 无税 ``oriMoney`` to up to 8 decimals as YonBIP computes it).
 The set deliberately includes the bad inputs a sync must report and skip: a USD invoice, an
 unmapped product, a 专票 whose buyer has no tax number, an unaudited and an already-invoiced
-document, and a red invoice against an issued blue one.
+document, and one invoiced before fapiao (a red invoice against an issued blue one is made on demand
+by ``red_invoice_for``, as YonBIP does once the blue carries its tax number).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "SELLER_ORGS",
     "Product",
     "sample_invoices",
+    "red_invoice_for",
     "sample_orders",
 ]
 
@@ -190,12 +192,7 @@ def sample_invoices(base: datetime) -> list[dict[str, Any]]:
         {"n": 11, "org": "1002", "buyer": "su", "type": 10, "lines": [(p["0305001"], 2, "9800.00")]},
         {"n": 12, "org": "1001", "buyer": "sz", "type": 11, "lines": [(p["0203001"], 100, "44.50")]},
     ]
-    docs: list[dict[str, Any]] = []
-    for index, spec in enumerate(specs):
-        docs.append(_invoice(base, index * 7, spec))
-    blue = next(d for d in docs if d["einvoiceHm"])
-    docs.append(_red_invoice(base, len(specs) * 7, blue))
-    return docs
+    return [_invoice(base, index * 7, spec) for index, spec in enumerate(specs)]
 
 
 def _invoice(base: datetime, minutes: int, spec: dict[str, Any]) -> dict[str, Any]:
@@ -242,9 +239,10 @@ def _invoice(base: datetime, minutes: int, spec: dict[str, Any]) -> dict[str, An
     return doc
 
 
-def _red_invoice(base: datetime, minutes: int, blue: dict[str, Any]) -> dict[str, Any]:
-    """A 销货退回 of one unit of the blue invoice's first line."""
-    doc_id = 2731292453179900 + 99 * 16
+def red_invoice_for(blue: dict[str, Any], pubts: str, *, serial: int = 99) -> dict[str, Any]:
+    """A red sales invoice (销货退回) of one unit of an issued blue invoice's first line, as
+    YonBIP creates it once the blue one carries its tax invoice number (``einvoiceHm``)."""
+    doc_id = 2731292453179900 + serial * 16
     blue_line = blue["saleInvoiceDetails"][0]
     product = PRODUCTS[blue_line["productCode"]]
     line = _line(product, 1, str(blue_line["oriTaxUnitPrice"]), 10, doc_id)
@@ -259,8 +257,8 @@ def _red_invoice(base: datetime, minutes: int, blue: dict[str, Any]) -> dict[str
     red.update(
         {
             "id": doc_id,
-            "code": f"TI{blue['orgId']}{base:%y%m%d}{99:06d}",
-            "pubts": _pubts(base, minutes),
+            "code": f"{blue['code'][:-6]}{serial:06d}",
+            "pubts": pubts,
             "invDirection": 1,
             "redType": "2",
             "blueInvId": blue["id"],
