@@ -173,6 +173,10 @@ class FapiaoConfig(_Section):
     routing: dict[str, str] = Field(default_factory=dict, description="seller tax ID → profile")
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     engine: EngineSection = Field(default_factory=EngineSection)
+    connectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="ERP connector name → its settings (secret:/env: references), for fapiao sync",
+    )
 
     _path: Path | None = PrivateAttr(default=None)
 
