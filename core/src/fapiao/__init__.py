@@ -4,6 +4,8 @@ Business code uses canonical models (``fapiao.models``) and never names a vendor
 and ERP connector plugins are found through entry points (``fapiao.plugins``).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from fapiao.errors import FapiaoError, ValidationIssue
 from fapiao.models import (
     Delivery,
@@ -23,9 +25,14 @@ from fapiao.models import (
     RedReversalRequest,
 )
 
+if TYPE_CHECKING:
+    from fapiao.engine.client import AsyncClient, Client
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncClient",
+    "Client",
     "Delivery",
     "Document",
     "DocumentFormat",
@@ -45,3 +52,15 @@ __all__ = [
     "ValidationIssue",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``fapiao.Client``/``fapiao.AsyncClient`` load the engine on first use, so that
+    ``import fapiao`` (plugins, the models) stays light."""
+    if name in {"Client", "AsyncClient"}:
+        from fapiao.engine import client
+
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fapiao' has no attribute {name!r}")
