@@ -14,7 +14,7 @@ import itertools
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -35,6 +35,7 @@ from fapiao.models import (
     RedReversalRequest,
     TaxTreatment,
 )
+from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
 from fapiao_provider_a.errors_map import CODES
 from fapiao_provider_a.mapping import CONFIRMATION_WINDOW, KIND_OF_LINE, REASON_OF, money, rate_text
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
@@ -159,7 +160,7 @@ class SandboxState:
         self.seen_senids: dict[str, float] = {}
         self.counters: dict[str, int] = {}
         self._serials = itertools.count(1)
-        self._numbers = itertools.count(1)
+        self.numbers = InvoiceNumberGenerator(default_province="33")
         self.on_issued: Callable[[Record], None] | None = None
         self.on_form_changed: Callable[[RedForm], None] | None = None
 
@@ -170,12 +171,6 @@ class SandboxState:
 
     def _serial(self) -> str:
         return f"{datetime.now(UTC):%y%m%d%H%M%S}{next(self._serials):08d}"
-
-    def _invoice_number(self, seller_tax_id: str) -> str:
-        """20 digits: 2-digit year, 2-digit region of the seller's tax bureau, then a
-        sequence (the published 数电 pattern; the region comes from the USCC)."""
-        region = seller_tax_id[2:4] if seller_tax_id[2:4].isdigit() else "33"
-        return f"{self.clock.now():%y}{region}{next(self._numbers) + 5_000_000:016d}"
 
     # -- tokens ---------------------------------------------------------------------------
     def issue_token(self, client_id: str, client_secret: str, grant_type: str) -> dict[str, Any]:
@@ -346,8 +341,8 @@ class SandboxState:
         with self.lock:
             if record.status != "20" or time.monotonic() < record.ready_at:
                 return False
-            record.number = self._invoice_number(record.merchant.tax_id)
             record.issued_at = self.clock.now()
+            record.number = self.numbers.next(record.merchant.tax_id, when=record.issued_at)
             record.status = "2"
             self.by_number[record.number] = record
         if self.on_issued is not None:
@@ -359,8 +354,8 @@ class SandboxState:
             self.finalize(record)
 
     def find(
-        self, merchant: Merchant, *, order_nos: list[str] = (), serial_nos: list[str] = ()
-    ) -> list[Record]:  # type: ignore[assignment]
+        self, merchant: Merchant, *, order_nos: Sequence[str] = (), serial_nos: Sequence[str] = ()
+    ) -> list[Record]:
         self.settle_due()
         with self.lock:
             found = [self.by_order.get((merchant.tax_id, o)) for o in order_nos]
