@@ -112,34 +112,47 @@ def naive_variant(url: str, n: int) -> Result:
     return Result("naive: SQLAlchemy, 1 commit per write", n, seconds, 3 * n)
 
 
-def reads_variant(url: str, n: int, concurrency: int, reads: str) -> tuple[str, float]:
-    """Reads/s of ``get`` through the read pool or the writer queue, with writes going on."""
+def reads_variant(url: str, n: int, concurrency: int, reads: str) -> str:
+    """``get`` through the read pool or through the writer queue, while invoices are being
+    written: reads/s and latency, and what the reads cost the writes."""
 
-    async def run() -> float:
+    async def run() -> str:
         ledger = Ledger.open(url, reads=reads)  # type: ignore[arg-type]
         tag = uuid.uuid4().hex[:8]
-        keys = [RequestKey(SELLER, f"{tag}-r{i}") for i in range(min(n, 2000))]
+        keys = [RequestKey(SELLER, f"{tag}-r{i}") for i in range(1000)]
         await asyncio.gather(
             *(
                 ledger.reserve(k, provider_profile="bench", provider="bench", payload=PAYLOAD)
                 for k in keys
             )
         )
-        started = time.perf_counter()
-        count = 0
+        latencies: list[float] = []
+        stop = False
 
         async def reader(offset: int) -> None:
-            nonlocal count
-            for i in range(offset, len(keys), concurrency):
-                assert await ledger.get(keys[i]) is not None
-                count += 1
+            i = offset
+            while not stop:
+                started = time.perf_counter()
+                assert await ledger.get(keys[i % len(keys)]) is not None
+                latencies.append(time.perf_counter() - started)
+                i += concurrency
 
-        await asyncio.gather(*(reader(o) for o in range(concurrency)))
+        readers = [asyncio.create_task(reader(o)) for o in range(concurrency)]
+        started = time.perf_counter()
+        write_seconds = await drive(ledger, n, 128, tag)
+        stop = True
+        await asyncio.gather(*readers)
         elapsed = time.perf_counter() - started
         await ledger.aclose()
-        return count / elapsed
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2] * 1000
+        p99 = latencies[int(len(latencies) * 0.99)] * 1000
+        return (
+            f"{'reads via ' + reads + ' (while writing)':46s} {len(latencies) / elapsed:9,.0f} reads/s "
+            f"p50 {p50:6.1f} ms p99 {p99:6.1f} ms; writes meanwhile {n / write_seconds:,.0f} invoices/s"
+        )
 
-    return f"reads via {reads}", asyncio.run(run())
+    return asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 ).line(base)
             )
         for reads in ("pool", "writer"):
-            label, rate = reads_variant(sqlite_url, args.n, 32, reads)
-            print(f"{label:46s} {rate:9,.0f} reads/s (32 concurrent)")
+            print(reads_variant(sqlite_url, max(1000, args.n // 2), 16, reads))
 
         if args.postgres:
             schema = f"bench_{uuid.uuid4().hex[:8]}"

@@ -457,3 +457,45 @@ async def test_closed_ledger_refuses_work(ledger_url: str) -> None:
         await reserve(ledger, "Z-1")
     with pytest.raises(LedgerUnavailable):
         await ledger.get(key("Z-1"))
+
+
+async def test_a_status_for_another_order_is_refused(ledger: Ledger) -> None:
+    await reserve(ledger, "S-1", initial_state=S.SUBMITTED)
+    with pytest.raises(InvalidRequest) as caught:
+        await ledger.apply_status(key("S-1"), status("S-2", S.ISSUED), source="callback")
+    assert caught.value.field == "order_id"
+    record = await ledger.get(key("S-1"))
+    assert record is not None
+    assert record.state is S.SUBMITTED
+
+
+async def test_red_request_records_its_blue_order(ledger: Ledger) -> None:
+    await reserve(ledger, "BLUE-1", initial_state=S.SUBMITTED)
+    red, created = await reserve(
+        ledger, "RED-1", kind="red", original_order_id="BLUE-1", initial_state=S.SUBMITTED
+    )
+    assert created
+    assert (red.kind, red.original_order_id, red.state) == (RequestKind.RED, "BLUE-1", S.SUBMITTED)
+    stored = await ledger.get(key("RED-1"))
+    assert stored == red
+
+
+async def test_reaching_issued_clears_the_last_error(ledger: Ledger) -> None:
+    await reserve(ledger, "I-1", initial_state=S.SUBMITTED)
+    await ledger.transition(
+        key("I-1"), S.SUBMITTED, source="api", error=ProviderUnavailable("timeout")
+    )
+    noted = await ledger.get(key("I-1"))
+    assert noted is not None
+    assert noted.error_code == "PROVIDER_UNAVAILABLE"
+    issued = await ledger.apply_status(key("I-1"), status("I-1", S.ISSUED), source="poll")
+    assert (issued.error_code, issued.error_message) == (None, None)
+    assert await ledger.get(key("I-1")) == issued
+
+
+async def test_aopen_does_not_block_the_loop(migrated_url: str) -> None:
+    ledger = await Ledger.aopen(migrated_url)
+    try:
+        assert (await ledger.stats()).total == 0
+    finally:
+        await ledger.aclose()

@@ -380,6 +380,8 @@ def apply_status(
             continue
         if decision is StatusDecision.APPLY:
             values = reported
+            if status.state is S.ISSUED and status.error is None:
+                values = {**reported, "error_code": None, "error_message": None}
             detail = _status_detail(status, {})
             written = _write(
                 connection, record, values, to_state=status.state, source=source, detail=detail

@@ -192,6 +192,11 @@ class Ledger:
             max_delay=max_delay,
         )
 
+    @classmethod
+    async def aopen(cls, url: str | URL = DEFAULT_URL, **options: Any) -> Ledger:
+        """:meth:`open` without blocking the event loop (migrations may take a while)."""
+        return await asyncio.to_thread(lambda: cls.open(url, **options))
+
     @staticmethod
     def _check_revision(engine: Engine) -> None:
         current, head = current_revision(engine), head_revision()
@@ -396,6 +401,12 @@ class Ledger:
         """Apply a provider's report idempotently: duplicates, late and out-of-order reports
         never move the record backwards (see ``fapiao.engine.states.decide_status``)."""
         _check_key(key)
+        if (status.seller_tax_id, status.order_id) != (key.seller_tax_id, key.order_id):
+            raise _bad_argument(
+                "order_id",
+                f"the status reports order {status.order_id}, not {key.order_id}",
+                f"状态报告的订单为 {status.order_id}，而非 {key.order_id}",
+            )
         event_source = _source(source)
         message = None
         if status.error is not None:

@@ -152,16 +152,38 @@ class GroupCommitWriter:
 
     def _run(self) -> None:
         stopping = False
+        jobs: list[_Job[Any]] = []
         try:
             while not stopping:
                 first = self._queue.get()
                 if first is _STOP:
                     break
-                jobs: list[_Job[Any]] = [first]
+                jobs = [first]
                 stopping = self._gather(jobs)
                 self._execute(jobs)
+                jobs = []
+        except BaseException as exc:  # a bug here must not leave callers waiting forever
+            log.exception("the ledger writer stopped")
+            self._closed = True
+            self._fail_pending(jobs, exc)
+            raise
         finally:
             self._release()
+
+    def _fail_pending(self, jobs: list[_Job[Any]], cause: BaseException) -> None:
+        error = LedgerUnavailable(
+            "the ledger writer stopped; the change was not acknowledged",
+            message_zh="账本写线程已停止，本次变更未确认记录",
+        )
+        error.__cause__ = cause
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not _STOP:
+                jobs.append(job)
+        self._resolve([(job, False, error) for job in jobs])
 
     def _gather(self, jobs: list[_Job[Any]]) -> bool:
         """Add what is queued (and, with ``max_delay``, what arrives soon) to ``jobs``."""
@@ -276,6 +298,8 @@ class GroupCommitWriter:
             if job.loop is None:
                 future = job.future
                 assert isinstance(future, concurrent.futures.Future)
+                if future.done() or not future.set_running_or_notify_cancel():
+                    continue  # cancelled by its caller
                 if ok:
                     future.set_result(value)
                 else:
