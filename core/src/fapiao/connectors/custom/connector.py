@@ -116,6 +116,11 @@ class CustomConnector:
         ]
         if problems.items:
             raise InvalidInvoice(problems.items)
+        _texts(data, _INVOICE_TEXT)
+        _texts(data["seller"], _PARTY_TEXT)
+        _texts(data["buyer"], _PARTY_TEXT)
+        for line in data["lines"]:
+            _texts(line, _LINE_TEXT)
         try:
             invoice = parse_invoice(_clean(data), path_prefix=problems.prefix)
         except InvalidInvoice as exc:
@@ -195,6 +200,7 @@ class CustomConnector:
             ]
         if problems.items:
             raise InvalidInvoice(problems.items)
+        _texts(data, _RED_TEXT)
         try:
             return RedReversalRequest.model_validate(_clean(data))
         except ValidationError as exc:
@@ -211,6 +217,20 @@ class CustomConnector:
             self._sql.dispose()
         if self._writer is not None:
             self._writer.dispose()
+
+
+# Text fields a database may hold as numbers (integer ids, 19-digit codes, phone numbers).
+_INVOICE_TEXT = frozenset({"order_id", "remarks", "issuer", "payee", "reviewer"})
+_PARTY_TEXT = frozenset({"name", "tax_id", "address", "phone", "bank", "account", "email", "mobile"})
+_LINE_TEXT = frozenset({"name", "tax_code", "spec", "unit", "preferential_policy"})
+_RED_TEXT = frozenset({"order_id", "seller_tax_id", "buyer_tax_id", "original_invoice_number", "original_order_id"})
+
+
+def _texts(data: dict[str, Any], names: frozenset[str]) -> None:
+    for name in names & data.keys():
+        value = data[name]
+        if isinstance(value, int) and not isinstance(value, bool):
+            data[name] = str(value)
 
 
 def _clean(value: Any) -> Any:
