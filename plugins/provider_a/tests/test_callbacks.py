@@ -7,10 +7,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from fapiao.errors import CallbackRejected
 from fapiao.models import InvoiceState
+from fapiao.sandboxkit import RunningServer
 from fapiao.testing import CallbackReceiver
 from fapiao.testing.conformance import settle
 from fapiao.testing.samples import service_invoice
@@ -74,23 +76,25 @@ async def test_stale_and_foreign_callbacks_are_rejected(
 
 
 async def test_undeliverable_callback_is_retried_then_given_up(
-    provider_factory: Callable[..., NuonuoProvider], sandbox_app: Any
+    provider_factory: Callable[..., NuonuoProvider], sandbox_app: Any, sandbox: RunningServer
 ) -> None:
     provider = provider_factory(callback_url="http://127.0.0.1:9/callback")  # nothing listens
     try:
         invoice = service_invoice(SELLER)
         await provider.issue(invoice)
-        await settle(provider, SELLER.tax_id or "", invoice.order_id)
+        await settle(provider, SELLER.tax_id or "", invoice.order_id)  # the callback is queued
+        assert await sandbox_app.callbacks.wait_idle(5)  # every attempt failed: given up
         wanted = sandbox_app.config.callback_attempts
-        deadline = asyncio.get_running_loop().time() + 5
-        attempts: list[dict[str, Any]] = []
-        while len(attempts) < wanted and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.02)
-            attempts = [
-                a for a in sandbox_app.callbacks.attempts if a["orderno"] == invoice.order_id
-            ]
-        assert [a["attempt"] for a in attempts] == list(range(1, wanted + 1))
-        assert all("error" in a for a in attempts)
-        assert len({a["senid"] for a in attempts}) == wanted  # each attempt signed anew
+        attempts = [d for d in sandbox_app.callbacks.deliveries if d.key == invoice.order_id]
+        assert [a.attempt for a in attempts] == list(range(1, wanted + 1))
+        assert all(a.error and not a.accepted for a in attempts)
+        assert len({dict(a.params)["senid"] for a in attempts}) == wanted  # each signed anew
+        async with httpx.AsyncClient() as client:
+            shown = (await client.get(f"{sandbox.base_url}/__sandbox__/state")).json()
+        mine = [c for c in shown["callbacks"] if c["orderno"] == invoice.order_id]
+        assert [(c["attempt"], c["accepted"]) for c in mine] == [
+            (n, False) for n in range(1, wanted + 1)
+        ]
+        assert [c["senid"] for c in mine] == [dict(a.params)["senid"] for a in attempts]
     finally:
         await provider.aclose()

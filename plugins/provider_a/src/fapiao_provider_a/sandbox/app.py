@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import random
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -20,13 +18,18 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fapiao.sandboxkit import FaultInjector, FaultMiddleware
+from fapiao.sandboxkit import (
+    CallbackDelivery,
+    CallbackRequest,
+    CallbackSender,
+    FaultInjector,
+    FaultMiddleware,
+)
 from fapiao_provider_a.errors_map import CODES, SUCCESS
 from fapiao_provider_a.mapping import money
 from fapiao_provider_a.provider import CALLBACK_PATH
@@ -35,8 +38,6 @@ from fapiao_provider_a.sandbox.state import PlatformError, Record, RedForm, Sand
 from fapiao_provider_a.signing import SERVICES_PATH, dump_body, new_nonce, new_senid, sign, verify
 
 __all__ = ["create_app"]
-
-log = logging.getLogger("fapiao_provider_a.sandbox")
 
 Handler = Callable[[Merchant, dict[str, Any], str], Any]
 
@@ -50,82 +51,37 @@ def _answer(code: str, result: Any = None, describe: str | None = None) -> Respo
     return Response(dump_body(body), media_type="application/json; charset=utf-8")
 
 
-class CallbackDelivery:
-    """Signed status callbacks with retries, duplicates and shuffling on demand."""
+def _signed_callback(payload: tuple[Merchant, dict[str, str]]) -> CallbackRequest:
+    """A callback signed like a request (inferred: sign-string path ``/open/v1/callback``),
+    with a fresh senid, nonce and timestamp in the query for every attempt, so a retry or a
+    duplicate verifies on its own and a replay of one attempt is refused."""
+    merchant, fields = payload
+    body = urlencode(fields)
+    senid, nonce, timestamp = new_senid(), new_nonce(), str(int(time.time()))
+    signature = sign(
+        merchant.app_secret, merchant.app_key, senid, nonce, timestamp, body, path=CALLBACK_PATH
+    )
+    return CallbackRequest(
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Nuonuo-Sign": signature,
+        },
+        body=body.encode(),
+        params={"senid": senid, "nonce": nonce, "timestamp": timestamp, "appkey": merchant.app_key},
+    )
 
-    def __init__(self, config: SandboxConfig, injector: FaultInjector) -> None:
-        self.config = config
-        self.injector = injector
-        self.attempts: list[dict[str, Any]] = []
-        self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    def schedule(self, merchant: Merchant, url: str, fields: dict[str, str]) -> None:
-        copies = 2 if self.injector.duplicate_callback() else 1
-        for copy in range(copies):
-            delay = 0.0
-            if self.injector.config.out_of_order_callbacks:
-                delay = random.uniform(0, 0.05)
-            task = asyncio.get_running_loop().create_task(
-                self._deliver(merchant, url, fields, delay + 0.01 * copy)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(
-        self, merchant: Merchant, url: str, fields: dict[str, str], delay: float
-    ) -> None:
-        if delay:
-            await asyncio.sleep(delay)
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=5.0)
-        body = urlencode(fields)
-        for attempt in range(self.config.callback_attempts):
-            senid, nonce, timestamp = new_senid(), new_nonce(), str(int(time.time()))
-            signature = sign(
-                merchant.app_secret,
-                merchant.app_key,
-                senid,
-                nonce,
-                timestamp,
-                body,
-                path=CALLBACK_PATH,
-            )
-            params = {
-                "senid": senid,
-                "nonce": nonce,
-                "timestamp": timestamp,
-                "appkey": merchant.app_key,
-            }
-            record: dict[str, Any] = {
-                "url": url,
-                "attempt": attempt + 1,
-                "senid": senid,
-                "orderno": fields.get("orderno"),
-            }
-            try:
-                response = await self._client.post(
-                    url,
-                    params=params,
-                    content=body.encode(),
-                    headers={
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "X-Nuonuo-Sign": signature,
-                    },
-                )
-                record["status"] = response.status_code
-            except httpx.HTTPError as exc:
-                record["error"] = type(exc).__name__
-            self.attempts.append(record)
-            if 200 <= record.get("status", 0) < 300:
-                return
-            await asyncio.sleep(self.config.callback_backoff_seconds * 2**attempt)
-
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
+def _delivery_json(delivery: CallbackDelivery) -> dict[str, Any]:
+    return {
+        "orderno": delivery.key,
+        "url": delivery.url,
+        "attempt": delivery.attempt,
+        "duplicate": delivery.duplicate,
+        "accepted": delivery.accepted,
+        "status": delivery.status_code,
+        "error": delivery.error,
+        "senid": dict(delivery.params).get("senid"),
+    }
 
 
 def _callback_fields(record: Record) -> dict[str, str]:
@@ -161,7 +117,13 @@ def create_app(config: SandboxConfig | None = None) -> Any:
     cfg = config or SandboxConfig()
     state = SandboxState(cfg)
     injector = FaultInjector(cfg.faults)
-    callbacks = CallbackDelivery(cfg, injector)
+    callbacks = CallbackSender(
+        _signed_callback,
+        injector=injector,
+        retries=cfg.callback_attempts - 1,
+        backoff_s=cfg.callback_backoff_seconds,
+        reorder_hold_s=cfg.callback_reorder_hold_seconds,
+    )
 
     def on_issued(record: Record) -> None:
         if cfg.callbacks and record.callback_url:
@@ -174,7 +136,7 @@ def create_app(config: SandboxConfig | None = None) -> Any:
                     c_xml_url=state.file_url(record, "xml"),
                 )
                 fields["content"] = json.dumps(content, ensure_ascii=False)
-            callbacks.schedule(record.merchant, record.callback_url, fields)
+            callbacks.send(record.callback_url, (record.merchant, fields), key=record.order_no)
 
     def on_form_changed(form: RedForm) -> None:
         if cfg.callbacks and form.callback_url:
@@ -183,7 +145,8 @@ def create_app(config: SandboxConfig | None = None) -> Any:
                 "orderno": form.order_no or "",
                 "content": json.dumps(state.form_item(form), ensure_ascii=False),
             }
-            callbacks.schedule(form.merchant, form.callback_url, fields)
+            key = form.order_no or f"redform:{form.bill_id}"
+            callbacks.send(form.callback_url, (form.merchant, fields), key=key)
 
     state.on_issued = on_issued
     state.on_form_changed = on_form_changed
@@ -362,14 +325,14 @@ def create_app(config: SandboxConfig | None = None) -> Any:
                 "invoices": len(state.records),
                 "forms": len(state.forms),
                 "deliveries": state.deliveries,
-                "callbacks": callbacks.attempts[-200:],
+                "callbacks": [_delivery_json(d) for d in callbacks.deliveries[-200:]],
             }
         )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> Any:
-        yield
-        await callbacks.aclose()
+        async with callbacks.running():  # stops, after a short drain, with the server
+            yield
 
     routes = [
         Route("/accessToken", access_token, methods=["POST"]),
@@ -384,7 +347,6 @@ def create_app(config: SandboxConfig | None = None) -> Any:
         inner, injector, applies_to=lambda scope: scope.get("path") == SERVICES_PATH
     )
     app.state_ref = state  # type: ignore[attr-defined]
-    app.injector = injector  # type: ignore[attr-defined]
     app.callbacks = callbacks  # type: ignore[attr-defined]
     app.config = cfg  # type: ignore[attr-defined]
     return app

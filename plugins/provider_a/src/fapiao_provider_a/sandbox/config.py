@@ -74,8 +74,11 @@ class SandboxConfig(BaseModel):
     timestamp_tolerance_seconds: int = Field(default=600, ge=1)
     requests_per_second: float | None = Field(default=None, gt=0, description="per app key")
     callbacks: bool = True
-    callback_attempts: int = Field(default=4, ge=1)
-    callback_backoff_seconds: float = Field(default=0.05, ge=0)
+    callback_attempts: int = Field(default=4, ge=1, description="first try included")
+    callback_backoff_seconds: float = Field(default=0.05, ge=0, description="doubles per retry")
+    callback_reorder_hold_seconds: float = Field(
+        default=0.05, ge=0, description="out_of_order_callbacks: how long one is held back"
+    )
     faults: FaultConfig = Field(default_factory=FaultConfig)
     documents: bool = True
 
