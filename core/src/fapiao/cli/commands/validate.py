@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
-from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
 from fapiao.cli.app import app, console, emit_json, fail
@@ -170,44 +170,60 @@ def _not_object(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * (width - cell_len(text))
+    return gap + text if right else text + gap
+
+
+def _columns(rows: list[list[str]], right: frozenset[int] = frozenset()) -> list[list[str]]:
+    """Rows padded to common CJK-aware widths (a rich ``Table`` costs ~25 ms an invoice;
+    aligned ``Text`` keeps a 20,000-line file fast)."""
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [[_pad(cell, widths[i], i in right) for i, cell in enumerate(row)] for row in rows]
+
+
 def _render(report: InvoiceReport) -> None:
-    mark = "[green]✔ valid / 合规[/]" if report.valid else "[red]✘ invalid / 不合规[/]"
+    out = Text()
+    if report.valid:
+        out.append("✔ valid / 合规", style="green")
+    else:
+        out.append("✘ invalid / 不合规", style="red")
     kind = {"special": "专票", "normal": "普票"}.get(report.kind or "", "")
     title = " · ".join(p for p in (report.position, report.order_id, kind) if p)
-    console.print(f"{mark}  [bold]{title or 'invoice'}[/]", highlight=False)
+    out.append(f"  {title or 'invoice'}\n", style="bold")
     totals = report.totals
     if totals is not None:
-        table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
-        for column in ("#", "项目名称 / item", "税率", "金额 / amount", "税额 / tax"):
-            table.add_column(column, justify="right" if column != "项目名称 / item" else "left")
-        for line in totals.lines:
-            table.add_row(
+        rows = [["#", "项目名称 / item", "税率", "金额 / amount", "税额 / tax"]]
+        rows += [
+            [
                 str(line.index),
                 line.display_name,
                 format_rate(line.rate) if line.rate.is_finite() else str(line.rate),
                 f"{line.amount:,.2f}",
                 f"{line.tax:,.2f}",
-            )
-        console.print(table)
-        console.print(
-            f"  金额合计 {totals.total_amount:,.2f}   税额合计 {totals.total_tax:,.2f}   "
-            f"价税合计 [bold]{totals.total_with_tax:,.2f}[/]   （大写）{totals.amount_in_words}",
-            highlight=False,
+            ]
+            for line in totals.lines
+        ]
+        for n, row in enumerate(_columns(rows, right=frozenset({0, 2, 3, 4}))):
+            out.append("  " + "  ".join(row) + "\n", style="dim" if n == 0 else "")
+        out.append(
+            f"  金额合计 {totals.total_amount:,.2f}   税额合计 {totals.total_tax:,.2f}   价税合计 "
         )
+        out.append(f"{totals.total_with_tax:,.2f}", style="bold")
+        out.append(f"   （大写）{totals.amount_in_words}\n")
     if report.issues:
-        problems = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
-        problems.add_column("field / 字段")
-        problems.add_column("code")
-        problems.add_column("message / 说明", overflow="fold")
-        for found in report.issues:
+        rows = [[i.path or "(invoice)", i.code] for i in report.issues]
+        for found, (path, code) in zip(report.issues, _columns(rows), strict=True):
             style = "yellow" if found.warning else "red"
-            problems.add_row(
-                Text(found.path or "(invoice)", style=style),
-                Text(found.code, style=style),
-                Text(f"{found.message_zh} / {found.message_en}"),
-            )
-        console.print(problems)
-    console.print()
+            out.append("  ")
+            out.append(path, style=style)
+            out.append("  ")
+            out.append(code, style=style)
+            out.append(f"  {found.message_zh} / {found.message_en}\n")
+    if console.is_terminal:
+        console.print(out, highlight=False)
+    else:  # redirected: styles are dropped anyway, and rich layout costs ~3 ms a record
+        console.file.write(out.plain + "\n")
 
 
 @app.command("validate")
@@ -256,8 +272,9 @@ def _load_plugin_hooks() -> None:
     """Register installed plugins' hook implementations (``main`` does it too; a direct
     invocation of the app, as in tests, may not have)."""
     try:
-        from fapiao.plugins import discover
+        from fapiao.plugins import discover, get_plugin_manager
 
-        discover()
+        if not get_plugin_manager().get_plugins():  # main() has usually loaded them already
+            discover()
     except Exception as exc:  # validation without plugins is still validation
         console.print(f"[yellow]plugins not loaded: {exc}[/]")
