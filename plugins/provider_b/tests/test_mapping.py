@@ -248,3 +248,22 @@ def test_kind_codes() -> None:
         invoice = service_invoice(SELLER, kind=kind)
         assert issue_data(invoice, compute_totals(invoice))["invoiceTypeCode"] == code
     assert LineKind.DISCOUNT.value == "discount"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20260521152632", datetime(2026, 5, 21, 15, 26, 32, tzinfo=CHINA_TZ)),
+        ("2026-05-24 15:26:32", datetime(2026, 5, 24, 15, 26, 32, tzinfo=CHINA_TZ)),
+        ("2026-13-01 00:00:00", None),
+        ("2026052115263", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_date(text: str | None, expected: datetime | None) -> None:
+    from fapiao_provider_b.protocol import format_date, parse_date
+
+    assert parse_date(text) == expected
+    if expected is not None:
+        assert parse_date(format_date(expected)) == expected
