@@ -246,3 +246,34 @@ async def test_custom_shop_database_dry_run_then_sync(world: dict[str, Any]) -> 
     again = await _sync(world, "custom", since="")
     assert _by_outcome(again, "issued") == []
     assert _baiwang_invoices(world["baiwang"]) - before == 4
+
+
+def test_cli_dry_run_reports_json_and_exits_1_for_skipped_documents(world: dict[str, Any]) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from fapiao.cli.app import _load_commands, app
+
+    _load_commands()
+    result = CliRunner().invoke(
+        app, ["sync", "--connector", "custom", "--config", str(world["config"]), "--dry-run", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["dry_run"] is True
+    assert report["counts"] == {"would_issue": 4, "skipped": 2}
+    skipped = [i for i in report["items"] if i["outcome"] == "skipped"]
+    assert all(i["source_id"] in i["issues"][0]["path"] for i in skipped)
+
+
+def test_clear_text_connector_secret_is_refused_naming_the_key(world: dict[str, Any]) -> None:
+    from fapiao.errors import ConfigError
+
+    config = load_config(world["config"])
+    settings = dict(config.connectors["yonyou"], app_secret="b569999441514b80a0c6ecb174173dfc")
+    broken = config.model_copy(update={"connectors": {**config.connectors, "yonyou": settings}})
+    with pytest.raises(ConfigError) as info:
+        build_connector(broken, "yonyou")
+    assert "connectors.yonyou.app_secret" in str(info.value)
+    assert "b569999441514b80a0c6ecb174173dfc" not in str(info.value)
