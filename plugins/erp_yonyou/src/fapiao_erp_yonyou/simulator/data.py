@@ -22,8 +22,8 @@ __all__ = [
     "PRODUCT_TAX_CODES",
     "SELLER_ORGS",
     "Product",
-    "sample_invoices",
     "red_invoice_for",
+    "sample_invoices",
     "sample_orders",
 ]
 
