@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from fapiao.errors import (
     ProviderError,
     QuotaExceeded,
 )
-from fapiao.models import InvoiceState, RedConfirmationState
+from fapiao.models import InvoiceState, RedConfirmationState, TaxTreatment
 from fapiao.rules import compute_totals
 from fapiao.testing.samples import sample_invoices
 from fapiao_provider_a import mapping
@@ -149,3 +150,19 @@ def test_bill_id_is_derived_from_the_red_order_id() -> None:
         mapping.bill_id_for(long_id) == mapping.bill_id_for(long_id)
         and len(mapping.bill_id_for(long_id)) == 32
     )
+
+
+def test_zero_rate_flags_and_millisecond_times_round_trip() -> None:
+    # The sandbox reads and writes these with the same helpers as the plugin.
+    flags = {t: mapping.zero_rate_flag(t) for t in TaxTreatment}
+    assert flags == {
+        TaxTreatment.TAXABLE: "",
+        TaxTreatment.EXEMPT: "1",
+        TaxTreatment.NOT_TAXABLE: "2",
+        TaxTreatment.ZERO_RATE: "3",
+    }
+    assert all(mapping.treatment_of(flag) is t for t, flag in flags.items())
+    assert mapping.treatment_of(None) is TaxTreatment.TAXABLE
+    moment = datetime(2026, 11, 26, 2, 0, 0, 123000, tzinfo=UTC)
+    assert mapping.millis(moment) == 1795658400123 and mapping.millis(None) is None
+    assert mapping._from_millis(mapping.millis(moment)) == moment

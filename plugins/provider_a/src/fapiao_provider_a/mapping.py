@@ -139,6 +139,21 @@ def _from_millis(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value) / 1000, UTC)
 
 
+def millis(moment: datetime | None) -> int | None:
+    """The platform's timestamps are epoch milliseconds (``invoiceTime``, ``c_kprq``…)."""
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def zero_rate_flag(treatment: TaxTreatment) -> str:
+    """``zeroRateFlag`` of a line: "" when taxed, else 1 免税, 2 不征税, 3 零税率."""
+    return _TREATMENT_FLAGS[treatment][0]
+
+
+def treatment_of(zero_flag: Any) -> TaxTreatment:
+    """The tax treatment a line's ``zeroRateFlag`` stands for (taxed when absent)."""
+    return _TREATMENT_OF_FLAG.get(str(zero_flag or ""), TaxTreatment.TAXABLE)
+
+
 def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
@@ -387,9 +402,7 @@ def blue_invoice_from_result(item: Mapping[str, Any], seller_tax_id: str) -> Inv
                 amount=Decimal(str(detail.get("itemAmount"))),
                 tax_rate=Decimal(str(detail.get("itemTaxRate") or "0")),
                 tax=_dec(detail.get("itemTaxAmount")),
-                treatment=_TREATMENT_OF_FLAG.get(
-                    str(detail.get("zeroRateFlag") or ""), TaxTreatment.TAXABLE
-                ),
+                treatment=treatment_of(detail.get("zeroRateFlag")),
                 kind=LineKind.DISCOUNT if prop == "1" else LineKind.NORMAL,
             )
         )

@@ -31,7 +31,7 @@ from fapiao.sandboxkit import (
     FaultMiddleware,
 )
 from fapiao_provider_a.errors_map import CODES, SUCCESS
-from fapiao_provider_a.mapping import money
+from fapiao_provider_a.mapping import millis, money
 from fapiao_provider_a.provider import CALLBACK_PATH
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
 from fapiao_provider_a.sandbox.state import PlatformError, Record, RedForm, SandboxState
@@ -92,7 +92,7 @@ def _callback_fields(record: Record) -> dict[str, str]:
         "c_fpqqlsh": record.serial,
         "c_fphm": record.number or "",
         "c_fpdm": "",
-        "c_kprq": int(record.issued_at.timestamp() * 1000) if record.issued_at else None,
+        "c_kprq": millis(record.issued_at),
         "c_bhsje": money(record.amount * sign_),
         "c_hjse": money(record.tax * sign_),
         "c_saletaxnum": record.merchant.tax_id,

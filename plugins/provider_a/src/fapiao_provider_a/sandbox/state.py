@@ -33,11 +33,19 @@ from fapiao.models import (
     RedLine,
     RedReason,
     RedReversalRequest,
-    TaxTreatment,
 )
 from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
 from fapiao_provider_a.errors_map import CODES
-from fapiao_provider_a.mapping import CONFIRMATION_WINDOW, KIND_OF_LINE, REASON_OF, money, rate_text
+from fapiao_provider_a.mapping import (
+    CONFIRMATION_WINDOW,
+    KIND_OF_LINE,
+    REASON_OF,
+    millis,
+    money,
+    rate_text,
+    treatment_of,
+    zero_rate_flag,
+)
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
 
 __all__ = ["Clock", "PlatformError", "Record", "RedForm", "SandboxState"]
@@ -62,7 +70,6 @@ _ISSUE_TO_PLATFORM = {
     "RATE_NOT_ALLOWED": "E9108",
     "TREATMENT_MISMATCH": "E9108",
 }
-_ZERO_FLAG = {"1": TaxTreatment.EXEMPT, "2": TaxTreatment.NOT_TAXABLE, "3": TaxTreatment.ZERO_RATE}
 _PENDING_FORM = {"02", "03"}
 _VOID_FORM = {"05", "06", "07", "08", "09", "10", "16"}
 
@@ -88,10 +95,6 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
-
-
-def _millis(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
 
 
 @dataclass
@@ -246,9 +249,7 @@ class SandboxState:
                         tax=None
                         if inclusive or d.get("tax") in (None, "")
                         else Decimal(str(d["tax"])),
-                        treatment=_ZERO_FLAG.get(
-                            str(d.get("zeroRateFlag") or ""), TaxTreatment.TAXABLE
-                        ),
+                        treatment=treatment_of(d.get("zeroRateFlag")),
                         kind=LineKind.DISCOUNT if prop == "1" else LineKind.NORMAL,
                     )
                 )
@@ -375,7 +376,7 @@ class SandboxState:
             ),
             "failCause": "",
             "allElectronicInvoiceNumber": record.number or "",
-            "invoiceTime": _millis(record.issued_at),
+            "invoiceTime": millis(record.issued_at),
             "exTaxAmount": money(record.amount * sign),
             "taxAmount": money(record.tax * sign),
             "orderAmount": money((record.amount + record.tax) * sign),
@@ -409,11 +410,7 @@ class SandboxState:
                     "itemAmount": money(t.amount * sign),
                     "itemTaxAmount": money(t.tax * sign),
                     "invoiceLineProperty": "1" if line.kind is LineKind.DISCOUNT else "0",
-                    "zeroRateFlag": {
-                        TaxTreatment.EXEMPT: "1",
-                        TaxTreatment.NOT_TAXABLE: "2",
-                        TaxTreatment.ZERO_RATE: "3",
-                    }.get(line.treatment, ""),
+                    "zeroRateFlag": zero_rate_flag(line.treatment),
                 }
                 for line, t in zip(inv.lines, totals.lines, strict=True)
             ]
@@ -457,7 +454,7 @@ class SandboxState:
                 "totalCreditLine": money(merchant.credit_line),
                 "usedCreditLine": money(used),
                 "availableCreditLine": money(merchant.credit_line - used),
-                "amountUpdateTime": _millis(self.clock.now()),
+                "amountUpdateTime": millis(self.clock.now()),
                 "requestStatus": "1",
             }
 
@@ -682,9 +679,9 @@ class SandboxState:
             "applySource": int(form.apply_source),
             "blueInvoiceLine": form.blue.line_kind,
             "blueElecInvoiceNumber": form.blue.number,
-            "blueInvoiceTime": _millis(form.blue.issued_at),
-            "billTime": _millis(form.created),
-            "confirmTime": _millis(form.confirm_time),
+            "blueInvoiceTime": millis(form.blue.issued_at),
+            "billTime": millis(form.created),
+            "confirmTime": millis(form.confirm_time),
             "sellerTaxNo": form.blue.merchant.tax_id,
             "sellerName": form.blue.merchant.name,
             "buyerTaxNo": form.blue.invoice.buyer.tax_id or "",
