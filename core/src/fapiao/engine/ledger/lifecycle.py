@@ -15,12 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import (
-    Row,
-    func,
-    select,
-    tuple_,
-)
+from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from fapiao.engine.ledger import fastpath
@@ -46,11 +41,7 @@ from fapiao.engine.ledger.statements import (
 )
 from fapiao.engine.states import StatusDecision, check_transition, decide_status
 from fapiao.errors import InvalidStateTransition, LedgerUnavailable
-from fapiao.models import (
-    DocumentFormat,
-    InvoiceState,
-    InvoiceStatus,
-)
+from fapiao.models import DocumentFormat, InvoiceState, InvoiceStatus
 
 __all__ = [
     "RESERVABLE_STATES",
@@ -129,7 +120,7 @@ def _load(
 
 def _event(
     session: fastpath.Session,
-    request_id: int,
+    row_id: int,
     from_state: InvoiceState | None,
     to_state: InvoiceState,
     source: EventSource,
@@ -138,7 +129,7 @@ def _event(
 ) -> None:
     """Insert an event; ``at`` is already in the database's form (``FastSql.time``)."""
     params: dict[str, Any] = {
-        "request_id": request_id,
+        "request_id": row_id,
         "from_state": from_state.value if from_state is not None else None,
         "to_state": to_state.value,
         "source": source.value,
