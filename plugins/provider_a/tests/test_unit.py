@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -20,7 +21,15 @@ from fapiao.rules import compute_totals
 from fapiao.testing.samples import sample_invoices
 from fapiao_provider_a import mapping
 from fapiao_provider_a.errors_map import CODES, error_from_answer
-from fapiao_provider_a.signing import dump_body, new_nonce, new_senid, sign, sign_string, verify
+from fapiao_provider_a.signing import (
+    dump_body,
+    new_nonce,
+    new_senid,
+    sign,
+    sign_string,
+    signed_query,
+    verify,
+)
 
 from .conftest import SELLER
 
@@ -46,6 +55,16 @@ def test_common_parameters_have_the_documented_shape() -> None:
     senid, nonce = new_senid(), new_nonce()
     assert len(senid) == 32 and senid.isalnum()
     assert len(nonce) == 8 and nonce.isdigit() and nonce[0] != "0"
+    query, signature = signed_query("secret", "app", '{"a":1}', path="/open/v1/callback")
+    assert sorted(query) == ["appkey", "nonce", "senid", "timestamp"] and query["appkey"] == "app"
+    assert abs(int(query["timestamp"]) - time.time()) < 5
+    parts = (query["senid"], query["nonce"], query["timestamp"], '{"a":1}')
+    assert verify(signature, "secret", "app", *parts, path="/open/v1/callback")
+    assert not verify(signature, "secret", "app", *parts)  # bound to the path it was made for
+    assert (
+        signed_query("secret", "app", "")[0]["senid"]
+        != signed_query("secret", "app", "")[0]["senid"]
+    )
 
 
 def test_bodies_keep_decimals_exact_and_chinese_unescaped() -> None:

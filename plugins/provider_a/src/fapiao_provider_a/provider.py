@@ -62,7 +62,7 @@ from fapiao_provider_a import mapping
 from fapiao_provider_a.auth import TokenManager
 from fapiao_provider_a.errors_map import SUCCESS, TOKEN_REJECTED, error_from_answer
 from fapiao_provider_a.settings import NuonuoSettings
-from fapiao_provider_a.signing import SERVICES_PATH, dump_body, new_nonce, new_senid, sign, verify
+from fapiao_provider_a.signing import SERVICES_PATH, dump_body, signed_query, verify
 
 __all__ = ["CALLBACK_PATH", "NuonuoProvider"]
 
@@ -137,21 +137,13 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         content = body.decode("utf-8")
         for attempt in (1, 2):
             token = await self.tokens.get()
-            senid, nonce, timestamp = new_senid(), new_nonce(), str(int(time.time()))
+            params, signature = signed_query(self._secret, self.settings.app_key, content)
             headers = {
                 "Content-Type": "application/json; charset=UTF-8",
-                "X-Nuonuo-Sign": sign(
-                    self._secret, self.settings.app_key, senid, nonce, timestamp, content
-                ),
+                "X-Nuonuo-Sign": signature,
                 "accessToken": token,
                 "userTax": self.settings.user_tax,
                 "method": method,
-            }
-            params = {
-                "senid": senid,
-                "nonce": nonce,
-                "timestamp": timestamp,
-                "appkey": self.settings.app_key,
             }
             response = await self.http.post(
                 SERVICES_PATH,

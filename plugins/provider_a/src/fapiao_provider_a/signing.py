@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "new_senid",
     "sign",
     "sign_string",
+    "signed_query",
     "verify",
 ]
 
@@ -71,6 +73,17 @@ def sign(
     message = sign_string(app_key, senid, nonce, timestamp, body, path=path)
     digest = hmac.new(app_secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def signed_query(
+    app_secret: str, app_key: str, body: str, *, path: str = SERVICES_PATH
+) -> tuple[dict[str, str], str]:
+    """Fresh common parameters for one request (or one callback attempt) and the signature
+    over them and ``body``: the query to send and the ``X-Nuonuo-Sign`` value. A resend
+    gets new ones, so the gateway's senid replay check never refuses it."""
+    senid, nonce, timestamp = new_senid(), new_nonce(), str(int(time.time()))
+    query = {"senid": senid, "nonce": nonce, "timestamp": timestamp, "appkey": app_key}
+    return query, sign(app_secret, app_key, senid, nonce, timestamp, body, path=path)
 
 
 def verify(

@@ -35,7 +35,7 @@ from fapiao_provider_a.mapping import millis, money
 from fapiao_provider_a.provider import CALLBACK_PATH
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
 from fapiao_provider_a.sandbox.state import PlatformError, Record, RedForm, SandboxState
-from fapiao_provider_a.signing import SERVICES_PATH, dump_body, new_nonce, new_senid, sign, verify
+from fapiao_provider_a.signing import SERVICES_PATH, dump_body, signed_query, verify
 
 __all__ = ["create_app"]
 
@@ -57,17 +57,14 @@ def _signed_callback(payload: tuple[Merchant, dict[str, str]]) -> CallbackReques
     duplicate verifies on its own and a replay of one attempt is refused."""
     merchant, fields = payload
     body = urlencode(fields)
-    senid, nonce, timestamp = new_senid(), new_nonce(), str(int(time.time()))
-    signature = sign(
-        merchant.app_secret, merchant.app_key, senid, nonce, timestamp, body, path=CALLBACK_PATH
-    )
+    query, signature = signed_query(merchant.app_secret, merchant.app_key, body, path=CALLBACK_PATH)
     return CallbackRequest(
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Nuonuo-Sign": signature,
         },
         body=body.encode(),
-        params={"senid": senid, "nonce": nonce, "timestamp": timestamp, "appkey": merchant.app_key},
+        params=query,
     )
 
 
