@@ -160,7 +160,7 @@ async def test_seller_raised_form_waits_for_the_buyer(
     assert caught.value.raw_code == "70035"
     with pytest.raises(RedReversalNotAllowed):  # while one form is open, no second one
         await provider.red_apply(_red(blue.invoice_number or "", RedReason.INVOICING_ERROR))
-    from fapiao_provider_b.sandbox.operations import counterparty_decides
+    from fapiao_provider_b.sandbox.red_forms import counterparty_decides
 
     counterparty_decides(sandbox.app.state, pending.confirmation_id, accept=True)
     confirmed = await provider.red_query(TAX, pending.confirmation_id)

@@ -21,9 +21,11 @@ from starlette.routing import Route
 from fapiao.sandboxkit import FaultInjector, FaultMiddleware
 from fapiao_provider_b.errors_map import ERRORS, BaiwangError
 from fapiao_provider_b.protocol import API_PATH, Method, dumps, loads
+from fapiao_provider_b.sandbox.calls import Call, business
 from fapiao_provider_b.sandbox.config import SandboxConfig
 from fapiao_provider_b.sandbox.gateway import authenticate, grant_token
-from fapiao_provider_b.sandbox.operations import HANDLERS, Call, business, counterparty_decides
+from fapiao_provider_b.sandbox.operations import HANDLERS
+from fapiao_provider_b.sandbox.red_forms import counterparty_decides
 from fapiao_provider_b.sandbox.state import ApiError, SandboxState
 
 __all__ = ["BaiwangSandbox", "create_app"]
