@@ -90,14 +90,14 @@ class Page:
                 return result
             self.events.append(message)
 
-    async def wait_event(self, method: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    async def wait_event(self, method: str, within: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + within
         while True:
             for event in self.events:
                 if event.get("method") == method:
                     return event
             left = deadline - time.monotonic()
-            assert left > 0, f"no {method} within {timeout} s"
+            assert left > 0, f"no {method} within {within} s"
             message = await self.ws.receive(timeout=left)
             self.events.append(json.loads(message.data))
 
@@ -136,6 +136,7 @@ def browser(chromium: str) -> Iterator[str]:
 
 async def render(devtools: str, html: Path, screenshot: Path) -> dict[str, Any]:
     """Load ``html``, collect problems and facts about the charts, save a full-page PNG."""
+    url = html.resolve().as_uri()  # noqa: ASYNC240 - a path computation, no I/O worth a thread
     async with aiohttp.ClientSession() as session:
         async with session.put(f"{devtools}/json/new?about:blank") as response:
             target = await response.json(content_type=None)
@@ -143,7 +144,7 @@ async def render(devtools: str, html: Path, screenshot: Path) -> dict[str, Any]:
             page = Page(ws)
             for domain in ("Page", "Runtime", "Log", "Network"):
                 await page.send(f"{domain}.enable")
-            await page.send("Page.navigate", url=html.resolve().as_uri())
+            await page.send("Page.navigate", url=url)
             await page.wait_event("Page.loadEventFired")
             await asyncio.sleep(0.2)  # let late console messages arrive
             facts = await page.evaluate(
@@ -171,7 +172,7 @@ async def render(devtools: str, html: Path, screenshot: Path) -> dict[str, Any]:
                 captureBeyondViewport=True,
                 clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
             )
-            screenshot.write_bytes(base64.b64decode(shot["data"]))
+            png = base64.b64decode(shot["data"])
             await asyncio.sleep(0.1)
             try:
                 while True:
@@ -179,6 +180,7 @@ async def render(devtools: str, html: Path, screenshot: Path) -> dict[str, Any]:
                     page.events.append(json.loads(message.data))
             except (TimeoutError, json.JSONDecodeError, TypeError):
                 pass
+    await asyncio.to_thread(screenshot.write_bytes, png)
     events = page.events
     facts["console_errors"] = [
         e["params"]
