@@ -42,6 +42,7 @@ class Result:
     invoices: int
     seconds: float
     transactions: int
+    cpu: float = 0.0  # process CPU seconds (both threads): steadier than wall on a busy box
 
     @property
     def rate(self) -> float:
@@ -50,9 +51,10 @@ class Result:
     def line(self, baseline: float | None) -> str:
         ratio = f"{self.rate / baseline:7.1f}x" if baseline else "    1.0x"
         group = 3 * self.invoices / self.transactions if self.transactions else 0.0
+        cpu = f"{1e6 * self.cpu / self.invoices:7.0f} us CPU/invoice" if self.cpu else ""
         return (
             f"{self.name:46s} {self.rate:9,.0f} invoices/s {3 * self.rate:10,.0f} writes/s "
-            f"{group:7.1f} writes/txn {ratio}"
+            f"{group:7.1f} writes/txn {ratio} {cpu}"
         )
 
 
@@ -80,8 +82,10 @@ async def drive(ledger: Ledger, n: int, concurrency: int, tag: str) -> float:
 def ledger_variant(url: str, n: int, concurrency: int, name: str, **options: Any) -> Result:
     ledger = Ledger.open(url, **options)
     try:
+        cpu = time.process_time()
         seconds = asyncio.run(drive(ledger, n, concurrency, uuid.uuid4().hex[:8]))
-        return Result(name, n, seconds, ledger.writer_stats.transactions)
+        cpu = time.process_time() - cpu
+        return Result(name, n, seconds, ledger.writer_stats.transactions, cpu)
     finally:
         ledger.close()
 
@@ -97,6 +101,7 @@ def naive_variant(url: str, n: int) -> Result:
             text("CREATE TABLE bench_naive (id INTEGER PRIMARY KEY, order_id TEXT, state TEXT)")
         )
     started = time.perf_counter()
+    cpu = time.process_time()
     for i in range(n):
         for sql in (
             "INSERT INTO bench_naive (id, order_id, state) VALUES (:i, :o, 'validated')",
@@ -106,10 +111,11 @@ def naive_variant(url: str, n: int) -> Result:
             with engine.begin() as connection:
                 connection.execute(text(sql), {"i": i, "o": f"n-{i}"})
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE bench_naive"))
     engine.dispose()
-    return Result("naive: SQLAlchemy, 1 commit per write", n, seconds, 3 * n)
+    return Result("naive: SQLAlchemy, 1 commit per write", n, seconds, 3 * n, cpu)
 
 
 def reads_variant(url: str, n: int, concurrency: int, reads: str) -> str:
