@@ -86,3 +86,9 @@ def test_missing_code_never_crashes() -> None:
 def test_retryable_follows_the_canonical_class() -> None:
     assert to_canonical(BaiwangError.RATE_LIMITED, "x").retryable
     assert not to_canonical(BaiwangError.SIGN_INVALID, "x").retryable
+
+
+def test_codes_about_a_field_name_it() -> None:
+    assert to_canonical("100006", "x", sub_code=BaiwangError.BUYER_TAX_NO).field == "buyer.tax_id"
+    assert to_canonical("100006", "x", sub_code=BaiwangError.SERIAL_DUPLICATE).field == "order_id"
+    assert to_canonical(BaiwangError.SIGN_INVALID, "x").field is None

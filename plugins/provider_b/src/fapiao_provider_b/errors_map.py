@@ -25,6 +25,7 @@ class BaiwangCode:
     canonical: str  # fapiao.errors code
     message_en: str
     documented: bool = False  # seen in public material; False means inferred (see README)
+    field: str | None = None  # the canonical field the code is about, when there is one
 
 
 class BaiwangError:
@@ -105,6 +106,7 @@ _TABLE: Final[tuple[BaiwangCode, ...]] = (
         "购买方纳税人识别号有误或未在税务系统登记",
         "INVALID_TAX_ID",
         "buyer taxpayer ID unknown to the tax system",
+        field="buyer.tax_id",
     ),
     BaiwangCode(
         _E.SELLER_NOT_AUTHORISED,
@@ -112,10 +114,20 @@ _TABLE: Final[tuple[BaiwangCode, ...]] = (
         "AUTH_FAILED",
         "seller tax number not authorised for this app",
     ),
-    BaiwangCode(_E.SERIAL_DUPLICATE, "开票流水号重复", "DUPLICATE_ORDER", "duplicate serialNo"),
+    BaiwangCode(
+        _E.SERIAL_DUPLICATE,
+        "开票流水号重复",
+        "DUPLICATE_ORDER",
+        "duplicate serialNo",
+        field="order_id",
+    ),
     BaiwangCode(_E.CREDIT_EXHAUSTED, "授信额度不足", "QUOTA_EXCEEDED", "credit line exhausted"),
     BaiwangCode(
-        _E.TOO_MANY_LINES, "发票明细行数超过上限", "INVALID_REQUEST", "too many invoice lines"
+        _E.TOO_MANY_LINES,
+        "发票明细行数超过上限",
+        "INVALID_REQUEST",
+        "too many invoice lines",
+        field="lines",
     ),
     BaiwangCode(
         _E.AMOUNT_CHECK, "金额税额校验不通过", "INVALID_INVOICE", "amount or tax check failed"
@@ -173,4 +185,5 @@ def to_canonical(
         provider=provider,
         message_en=f"{entry.message_en} (Baiwang {raw_code})",
         message_zh=f"{raw_message or entry.message}（百望云 {raw_code}）",
+        field=entry.field,
     )
