@@ -14,7 +14,18 @@ from fapiao.testing.samples import service_invoice
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-@pytest.mark.parametrize("vendor", ["nuonuo", "baiwang"])
+COMBINATIONS = pytest.mark.parametrize(
+    ("ledger_url", "vendor"),
+    [
+        ("sqlite", "nuonuo"),
+        ("sqlite", "baiwang"),
+        pytest.param("postgres", "nuonuo", marks=pytest.mark.postgres),
+    ],
+    indirect=["ledger_url"],
+)
+
+
+@COMBINATIONS
 async def test_same_request_twice_one_provider_call(engine_env_any_ledger, vendor: str) -> None:
     env = engine_env_any_ledger
     v = env.vendors[vendor]
@@ -36,7 +47,7 @@ async def test_same_request_twice_one_provider_call(engine_env_any_ledger, vendo
         assert events[0].from_state is None and events[0].to_state is InvoiceState.SUBMITTED
 
 
-@pytest.mark.parametrize("vendor", ["nuonuo", "baiwang"])
+@COMBINATIONS
 async def test_timeout_after_commit_is_settled_by_query(engine_env_any_ledger, vendor: str) -> None:
     env = engine_env_any_ledger
     v = env.vendors[vendor]

@@ -117,6 +117,9 @@ HAS_INVOICE_STATES = frozenset(
 )
 """States in which an invoice number exists and documents can be fetched."""
 
+_FORM_STATES = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
+"""Blue-invoice states a provider reports about a 红字确认单 (never a red request's state)."""
+
 _NON_IDEMPOTENT = frozenset({"issue", "red_apply", "red_issue", "red_confirm", "cancel", "deliver"})
 
 
@@ -700,6 +703,14 @@ class AsyncClient:
                     record.provider_profile,
                 )
                 continue
+            if record.kind is RequestKind.RED and status.state in _FORM_STATES:
+                # a 红字确认单 report about a red request: it concerns the form, which the red
+                # workflow (the caller polling it, or reconcile) follows; the red request's
+                # own state only moves when the red invoice is issued
+                log.debug(
+                    "red form callback for order %s left to the red workflow", status.order_id
+                )
+                continue
             await self._apply(record, status, EventSource.CALLBACK)
         return result
 
@@ -1011,6 +1022,7 @@ class Client:
             return
         try:
             self._run(self._client.aclose())
+            self._run(self._loop.shutdown_default_executor())  # the worker threads too
         finally:
             self._closed = True
             self._stop_loop()

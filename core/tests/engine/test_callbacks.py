@@ -1,0 +1,94 @@
+"""Provider callbacks through the engine: verified by the plugin, applied idempotently."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pluggy
+import pytest
+
+from fapiao import hookspecs
+from fapiao.engine.ledger import RequestKey
+from fapiao.errors import CallbackRejected
+from fapiao.models import InvoiceState
+from fapiao.testing.samples import service_invoice
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, Any, Any]] = []
+
+    @hookspecs.hookimpl
+    def fapiao_status_changed(self, seller_tax_id: str, order_id: str, old: Any, new: Any) -> None:
+        self.changes.append((order_id, old, new))
+
+
+def manager(recorder: Recorder) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(recorder)
+    return pm
+
+
+async def test_duplicate_and_reordered_callbacks_apply_once(engine_env, callback_receiver) -> None:
+    env = engine_env
+    v = env.vendors["nuonuo"]
+    profiles = {
+        "nn": env.profile("nuonuo", callback_url=callback_receiver.url),
+        "bw": env.profile("baiwang"),
+    }
+    recorder = Recorder()
+    invoices = [service_invoice(v.seller(), amount=f"{200 + i}.00") for i in range(3)]
+    assert v.sandbox.set_faults is not None
+    v.sandbox.set_faults({"duplicate_callback_rate": 1.0})  # every callback delivered twice
+    try:
+        async with env.client(
+            env.write_config(profiles=profiles), plugin_manager=manager(recorder)
+        ) as client:
+            for invoice in invoices:
+                assert (await client.issue(invoice)).state is InvoiceState.ISSUING
+            for invoice in invoices:
+                needle = invoice.order_id.encode()
+                await callback_receiver.wait_for(lambda r, n=needle: n in r.body)
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(callback_receiver.snapshot()) < 2 * len(invoices):
+                assert asyncio.get_running_loop().time() < deadline, "duplicates not delivered"
+                await asyncio.sleep(0.01)
+            captured = callback_receiver.snapshot()
+            # newest first: duplicates and out-of-order arrivals all verify (fresh signatures)
+            for request in reversed(captured):
+                result = await client.apply_callback(
+                    "nn", request.headers, request.body, request.query
+                )
+                assert result.response_status == 200
+            with pytest.raises(CallbackRejected):  # the same delivery again is a replay
+                await client.apply_callback(
+                    "nn", captured[0].headers, captured[0].body, captured[0].query
+                )
+            forged = captured[0].body.replace(b"%E5%BC%80", b"%E5%BC%81")  # one byte of c_msg
+            assert forged != captured[0].body
+            with pytest.raises(CallbackRejected, match="signature"):
+                await client.apply_callback("nn", captured[0].headers, forged, captured[0].query)
+            for invoice in invoices:
+                key = RequestKey(v.seller_tax_id, invoice.order_id)
+                record = await client.ledger.get(key)
+                assert record is not None and record.state is InvoiceState.ISSUED
+                assert record.invoice_number
+                events = await client.ledger.events(key)
+                assert [e.to_state for e in events].count(InvoiceState.ISSUED) == 1
+                changes = [c for c in recorder.changes if c[0] == invoice.order_id]
+                assert changes == [
+                    (invoice.order_id, None, InvoiceState.SUBMITTED),
+                    (invoice.order_id, InvoiceState.SUBMITTED, InvoiceState.ISSUING),
+                    (invoice.order_id, InvoiceState.ISSUING, InvoiceState.ISSUED),
+                ]
+            # a late poll answer ("issuing" from before) never moves a record back
+            stale = (
+                await client.query(v.seller_tax_id, invoices[0].order_id, refresh=False)
+            ).model_copy(update={"state": InvoiceState.ISSUING})
+            record = await client.record(v.seller_tax_id, invoices[0].order_id)
+            after = await client._apply(record, stale, "poll")
+            assert after.state is InvoiceState.ISSUED
+    finally:
+        v.sandbox.set_faults({})
