@@ -28,10 +28,10 @@ def _selftest_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("provider", ["nuonuo", "baiwang"])
-def test_selftest_passes_against_the_sandbox_with_evidence(provider: str) -> None:
-    run = _selftest_cli("--sandbox", provider, "--budget", "60", "--json")
-    assert run.returncode == 0, run.stdout + run.stderr
-    report = json.loads(run.stdout)
+async def test_selftest_passes_against_the_sandbox_with_evidence(provider: str) -> None:
+    with sandbox_target(provider) as target:
+        result = await run_selftest(target, budget=60)
+    report = json.loads(json.dumps(result.to_dict()))  # what --json prints
     assert report["passed"] is True and report["counts"]["fail"] == 0
     checks = {c["id"]: c for c in report["checks"]}
     caps = set(checks["declarations"]["evidence"]["operations"].split(", "))
@@ -54,6 +54,14 @@ def test_selftest_passes_against_the_sandbox_with_evidence(provider: str) -> Non
     assert report["seller"].count("*") >= 8  # the tax ID is masked in the report
     skipped = [c for c in report["checks"] if c["status"] == "skip"]
     assert all(c["detail"] for c in skipped)  # a skip always says why
+
+
+def test_cli_passes_and_prints_the_evidence() -> None:
+    run = _selftest_cli("--sandbox", "nuonuo", "--budget", "60")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASSED / 通过" in run.stdout
+    assert re.search(r"invoice_number: \d{20}", run.stdout)
+    assert re.search(r"sha256: [0-9a-f]{64}", run.stdout)
 
 
 def test_selftest_fails_clearly_with_a_fault_switch_on() -> None:
