@@ -96,3 +96,61 @@ async def test_reset_before_commit_waits_for_visibility_then_resends(engine_env)
         final = await client.query(v.seller_tax_id, invoice.order_id)
         assert final.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
     assert v.issues(invoice.order_id) == 2  # the dropped one and the resend
+
+
+@pytest.mark.parametrize("vendor", ["nuonuo", "baiwang"])
+async def test_duplicate_order_answer_is_adopted(engine_env, vendor: str) -> None:
+    """The provider already has the order (sent by another system, or a lost ledger): its
+    DUPLICATE_ORDER answer makes the engine query and adopt the original invoice."""
+    env = engine_env
+    v = env.vendors[vendor]
+    invoice = service_invoice(v.seller())
+    async with env.client() as client:
+        profile = client.router.profile_for(v.seller_tax_id)
+        direct = client.providers.get(profile)
+        first = await direct.issue(invoice)  # straight through the plugin, not recorded
+        status = await client.issue(invoice)
+        assert status.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
+        if first.invoice_number and status.invoice_number:
+            assert status.invoice_number == first.invoice_number
+        record = await client.record(v.seller_tax_id, invoice.order_id)
+        assert record.state is not InvoiceState.FAILED and record.error_code is None
+    assert v.issues(invoice.order_id) == 2  # the original, then the one answered "duplicate"
+
+
+async def test_validation_hook_and_capabilities_refuse_before_anything_is_recorded(
+    engine_env,
+) -> None:
+    import pluggy
+
+    from fapiao import hookspecs
+    from fapiao.errors import InvalidInvoice, UnsupportedOperation, ValidationIssue
+
+    class HouseRules:
+        @hookspecs.hookimpl
+        def fapiao_validate_invoice(self, invoice):
+            if invoice.remarks and "禁止" in invoice.remarks:
+                return [ValidationIssue("HOUSE_RULE", "remarks", "备注含禁用词", "forbidden word")]
+            return None
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(HouseRules())
+    env = engine_env
+    v = env.vendors["baiwang"]
+    refused = service_invoice(v.seller()).model_copy(update={"remarks": "禁止开票"})
+    long_id = service_invoice(v.seller(), order_id="X" * 60)  # Baiwang allows 50 characters
+    async with env.client(plugin_manager=pm) as client:
+        with pytest.raises(InvalidInvoice) as caught:
+            await client.issue(refused)
+        assert [i.code for i in caught.value.issues] == ["HOUSE_RULE"]
+        with pytest.raises(UnsupportedOperation, match="50") as too_long:
+            await client.issue(long_id)
+        assert too_long.value.field == "order_id"
+        issued = service_invoice(v.seller())
+        await client.issue(issued)
+        with pytest.raises(UnsupportedOperation):  # 数电票 are reversed, not voided, here
+            await client.cancel(v.seller_tax_id, issued.order_id)
+        for invoice in (refused, long_id):
+            assert await client.ledger.get(RequestKey(v.seller_tax_id, invoice.order_id)) is None
+            assert v.issues(invoice.order_id) == 0

@@ -33,6 +33,18 @@ from fapiao.testing.samples import DEFAULT_BUYER, new_order_id, sample_invoices,
 class Archive:
     def __init__(self) -> None:
         self.archived: list[tuple[str, list[Any]]] = []
+        self.before: list[tuple[str, str]] = []
+        self.after: list[tuple[str, str, str | None]] = []
+
+    @hookspecs.hookimpl
+    def fapiao_before_provider_call(self, provider: str, operation: str, payload: Any) -> None:
+        self.before.append((provider, operation))
+
+    @hookspecs.hookimpl
+    def fapiao_after_provider_call(
+        self, provider: str, operation: str, duration_seconds: float, error: Any
+    ) -> None:
+        self.after.append((provider, operation, error.code if error else None))
 
     @hookspecs.hookimpl
     def fapiao_archive_invoice(self, status: Any, documents: list[Any]) -> None:
@@ -112,6 +124,16 @@ async def test_full_run(
         for request in callback_receiver.snapshot():
             with contextlib.suppress(FapiaoError):  # another test's order, or already applied
                 await client.apply_callback("nn", request.headers, request.body, request.query)
+    assert len(archive.before) == len(archive.after) > 10
+    assert ("nuonuo", "issue", "OUTCOME_UNKNOWN") in archive.after  # the injected timeout
+    assert ("baiwang", "issue", "OUTCOME_UNKNOWN") in archive.after
+    assert {op for _, op, _ in archive.after} >= {
+        "issue",
+        "query",
+        "documents",
+        "red_apply",
+        "quota",
+    }
     assert [order for order, _ in archive.archived] and all(
         len(docs) == 3 for _, docs in archive.archived
     )

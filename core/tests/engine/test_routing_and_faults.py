@@ -93,7 +93,7 @@ async def test_provider_down_leaves_submitted_alerts_and_reconcile_settles(engin
     down = env.write_config(
         profiles={
             "nn": env.profile("nuonuo"),
-            "bw": env.profile("baiwang", base_url="http://127.0.0.1:9"),
+            "bw": env.profile("baiwang", base_url="http://127.0.0.1:9"),  # nothing listens
         },
         engine={"unavailable_retries": 0},
         monitoring={"min_calls": 3},
@@ -105,30 +105,57 @@ async def test_provider_down_leaves_submitted_alerts_and_reconcile_settles(engin
             with pytest.raises(ProviderUnavailable):
                 await client.issue(invoice)
             record = await client.record(v.seller_tax_id, invoice.order_id)
-            assert (
-                record.state is InvoiceState.SUBMITTED
-                and record.error_code == "PROVIDER_UNAVAILABLE"
-            )
-        assert [a["provider"] for a in alerts.fired] == ["bw"]
+            assert record.state is InvoiceState.SUBMITTED
+            assert record.error_code == "PROVIDER_UNAVAILABLE"
+        assert [a["provider"] for a in alerts.fired] == ["bw"]  # once, not once per failure
         assert alerts.fired[0]["rate"] == 0.0 and alerts.fired[0]["threshold"] == 0.999
         assert client.monitor.success_rate("bw") == 0.0
-    back = env.write_config(
+    await asyncio.sleep(0.35)  # past the timeout below: nothing can still be in flight
+    async with env.client(back_config(env)) as client:
+        report = await client.reconcile()
+        assert sorted(report.resubmitted) == sorted(i.order_id for i in invoices)
+        for invoice in invoices:
+            record = await client.record(v.seller_tax_id, invoice.order_id)
+            assert record.state is InvoiceState.ISSUED and record.attempts == 1
+    for invoice in invoices:
+        assert v.issues(invoice.order_id) == 1  # the refused connections never reached it
+
+
+def back_config(env) -> Any:
+    return env.write_config(
         profiles={
             "nn": env.profile("nuonuo"),
             "bw": env.profile("baiwang", timeout_seconds=0.3, limits={"resubmit_after_seconds": 0}),
         },
         name="back.toml",
     )
-    await asyncio.sleep(0.35)  # the timeout has passed: nothing can still be in flight
-    async with env.client(back) as client:
+
+
+async def test_reconcile_queries_in_the_declared_batch_size(engine_env) -> None:
+    env = engine_env
+    v = env.vendors["baiwang"]
+    # 21 orders, more than Baiwang's declared max_query_batch (20), each refused with a 5xx
+    # before the sandbox handled it: unknown outcomes, settled by reconcile
+    invoices = [service_invoice(v.seller(), amount=f"{600 + i}.00") for i in range(21)]
+    for invoice in invoices:
+        v.proxy.fault_next(v.issue_op, "5xx", order_id=invoice.order_id)
+    config = back_config(env)
+    async with env.client(config) as client:
+        items = [item async for item in client.issue_many(invoices, concurrency=21)]
+        assert {item.error.code for item in items if item.error} == {"OUTCOME_UNKNOWN"}
+    await asyncio.sleep(0.35)
+    queries = v.proxy.count("baiwang.output.invoice.query")
+    async with env.client(config) as client:
         report = await client.reconcile()
+        assert v.proxy.count("baiwang.output.invoice.query") - queries == 2  # 20 + 1
+        assert report.queried == 21
         assert sorted(report.resubmitted) == sorted(i.order_id for i in invoices)
         for invoice in invoices:
             assert (
                 await client.record(v.seller_tax_id, invoice.order_id)
             ).state is InvoiceState.ISSUED
     for invoice in invoices:
-        assert v.issues(invoice.order_id) == 1  # the refused connections never reached it
+        assert v.accepted(invoice.order_id) == 1
 
 
 async def test_bad_config_stops_at_start_up(engine_env) -> None:
