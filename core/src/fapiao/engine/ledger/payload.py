@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -78,11 +79,52 @@ def _to_json(value: Any, path: str, *, allow_float: bool, scrubber: Scrubber | N
     raise TypeError(f"{path or 'value'}: {type(value).__name__} cannot be stored as JSON")
 
 
+@lru_cache(maxsize=4096)
+def _is_secret_key(name: str) -> bool:
+    return _SECRET_KEY.fullmatch(name) is not None
+
+
+class _Slow(Exception):
+    """The fast walk met something to refuse or explain: redo it with field paths."""
+
+
+_SCALARS = (str, int, float, Decimal)
+
+
+def _fast_json(value: Any) -> Any:
+    """``_to_json`` for the common case (floats refused, nothing scrubbed) without building a
+    field path per node — the payload of every issued invoice goes through here, twice."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {
+            name: MASK if isinstance(item, _SCALARS) and _is_secret_key(name) else _fast_json(item)
+            for name, item in value.items()
+            if type(name) is str or _raise_slow()
+        }
+    if kind is list or kind is tuple:
+        return [_fast_json(item) for item in value]
+    if kind is Decimal and value.is_finite():
+        return format(value, "f")
+    raise _Slow
+
+
+def _raise_slow() -> bool:
+    raise _Slow
+
+
 def canonical_payload(payload: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
     """The request as exact JSON: Decimals as strings, floats refused, secret values masked.
 
     Tax IDs and phone numbers are kept: the payload is what the provider will be sent again.
     """
+    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    if type(data) is dict:
+        try:
+            return dict(_fast_json(data))
+        except _Slow:
+            pass  # the full walk below names the field and the reason
     result = _to_json(payload, "", allow_float=False, scrubber=None)
     if not isinstance(result, dict):
         raise TypeError("the payload must be a mapping or a pydantic model")
