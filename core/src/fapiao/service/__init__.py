@@ -1,0 +1,10 @@
+"""The fapiao service: provider callbacks, the REST gateway, metrics (``fapiao serve``).
+
+Build the app around an open client with ``create_app(client, api_token=...)`` and serve it
+in the client's event loop with ``async with serve_app(app, bind(host, port)) as url``.
+"""
+
+from fapiao.service.app import create_app
+from fapiao.service.server import BoundSocket, bind, serve_app
+
+__all__ = ["BoundSocket", "bind", "create_app", "serve_app"]

@@ -1,0 +1,79 @@
+"""Canonical errors as HTTP answers, so callers in any language switch on one stable code.
+
+The status tells an HTTP client what kind of failure it is (its own input, a conflict with
+what exists, the provider being down); the JSON body carries the canonical error — code,
+zh/en messages, ``retryable``, the provider's raw code — and, for invalid invoices, every
+issue with its field path. ``OUTCOME_UNKNOWN`` is a 504 whose body says the request was
+recorded: sending the same request again is safe because the engine settles it by query and
+never resends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from fapiao.errors import FapiaoError, InvalidInvoice, ValidationIssue
+
+__all__ = ["STATUS_BY_CODE", "error_body", "error_response", "http_status_for", "issues_response"]
+
+STATUS_BY_CODE: dict[str, int] = {
+    "INVALID_INVOICE": 422,
+    "INVALID_TAX_ID": 422,
+    "INVALID_REQUEST": 422,
+    "UNSUPPORTED": 422,
+    "CONFIG_ERROR": 422,  # e.g. a seller tax ID no profile is routed for
+    "NOT_FOUND": 404,
+    "DUPLICATE_ORDER": 409,
+    "INVALID_TRANSITION": 409,
+    "RED_NOT_ALLOWED": 409,
+    "QUOTA_EXCEEDED": 409,
+    "CALLBACK_REJECTED": 401,
+    "RATE_LIMITED": 429,
+    "PROVIDER_UNAVAILABLE": 503,
+    "LEDGER_UNAVAILABLE": 503,
+    "OUTCOME_UNKNOWN": 504,
+    "AUTH_FAILED": 502,  # the provider refused *our* credentials: not the caller's fault
+    "PROVIDER_ERROR": 502,
+    "DOCUMENT_INVALID": 502,
+    "SECRET_ERROR": 500,
+}
+
+
+def http_status_for(error: FapiaoError) -> int:
+    return STATUS_BY_CODE.get(error.code, 500)
+
+
+def error_body(error: FapiaoError) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": error.to_info().model_dump(mode="json")}
+    if isinstance(error, InvalidInvoice):
+        body["error"]["issues"] = [issue.to_dict() for issue in error.issues]
+    return body
+
+
+def error_response(error: FapiaoError) -> JSONResponse:
+    headers = (
+        {"Retry-After": "1"} if error.code in {"RATE_LIMITED", "PROVIDER_UNAVAILABLE"} else None
+    )
+    return JSONResponse(error_body(error), status_code=http_status_for(error), headers=headers)
+
+
+def issues_response(
+    issues: list[ValidationIssue], *, code: str = "INVALID_REQUEST"
+) -> JSONResponse:
+    """A 422 for a body that is not even the right shape (not JSON, unknown fields)."""
+    first = next((i for i in issues if not i.warning), issues[0] if issues else None)
+    body = {
+        "error": {
+            "code": code,
+            "message_zh": first.message_zh if first else "请求内容有误",
+            "message_en": first.message_en if first else "invalid request body",
+            "retryable": False,
+            "raw_code": None,
+            "raw_message": None,
+            "field": first.path if first else None,
+            "issues": [issue.to_dict() for issue in issues],
+        }
+    }
+    return JSONResponse(body, status_code=422)
