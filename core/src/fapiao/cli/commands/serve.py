@@ -1,0 +1,115 @@
+"""``fapiao serve``: the callback receiver and REST gateway, in the foreground.
+
+Providers post their signed callbacks to ``/callbacks/<profile>`` (set each profile's
+``callback_url`` to that address as the provider sees it); callers in other languages use
+the gateway under ``/v1`` (OpenAPI at ``/docs``); prometheus scrapes ``/metrics``. The
+gateway requires ``Authorization: Bearer $FAPIAO_API_TOKEN`` when that variable is set.
+``--reconcile-every N`` also settles open records every N seconds (for lost callbacks).
+Stop with Ctrl-C: requests in flight finish first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Annotated
+
+import typer
+
+from fapiao.cli.app import app, console, emit_json, err_console, fail
+from fapiao.cli.runtime import (
+    ConfigOption,
+    JsonOption,
+    LogFileOption,
+    LogLevelOption,
+    engine_client,
+    run,
+    setup_logging,
+)
+
+__all__ = ["serve_command"]
+
+log = logging.getLogger("fapiao.service")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port")] = 8080,
+    token_env: Annotated[
+        str, typer.Option("--token-env", help="environment variable holding the API token")
+    ] = "FAPIAO_API_TOKEN",
+    reconcile_every: Annotated[
+        float, typer.Option("--reconcile-every", min=0, help="seconds between reconciles (0: off)")
+    ] = 0.0,
+    access_log: Annotated[bool, typer.Option("--access-log", help="log every request")] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    log_level: LogLevelOption = "info",
+    log_file: LogFileOption = None,
+) -> None:
+    """Serve provider callbacks, the REST gateway and metrics (回调与网关服务)."""
+    from fapiao.service import bind, create_app
+    from fapiao.service.server import server_for
+
+    setup_logging(log_level, log_file)
+    token = os.environ.get(token_env) or None
+
+    async def main() -> None:
+        async with engine_client(config) as client:
+            application = create_app(client, api_token=token)
+            try:
+                bound = bind(host, port)
+            except OSError as exc:
+                fail(f"无法监听 / cannot listen on {host}:{port}: {exc.strerror}", as_json=as_json)
+            url = bound.base_url
+            callbacks = {name: f"{url}/callbacks/{name}" for name in client.providers.profiles}
+            if as_json:
+                emit_json({"url": url, "callbacks": callbacks, "authenticated": bool(token)})
+            else:
+                console.print(f"fapiao service on [bold]{url}[/] (docs: {url}/docs)")
+                for name, address in callbacks.items():
+                    console.print(
+                        f"  callbacks for {name}: {address}", highlight=False, soft_wrap=True
+                    )
+                if token is None:
+                    err_console.print(
+                        f"[yellow]gateway unauthenticated: set {token_env} to require a token[/]"
+                    )
+            server = server_for(application, bound, log_level=log_level, access_log=access_log)
+            background = (
+                asyncio.create_task(_reconcile_loop(client, reconcile_every))
+                if reconcile_every > 0
+                else None
+            )
+            try:
+                await server.serve(sockets=[bound.sock])
+            finally:
+                if background is not None:
+                    background.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await background
+
+    run(main, as_json=as_json)
+
+
+async def _reconcile_loop(client: object, every: float) -> None:
+    from fapiao.engine.client import AsyncClient
+    from fapiao.errors import FapiaoError
+
+    assert isinstance(client, AsyncClient)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            report = await client.reconcile()
+        except FapiaoError as exc:
+            log.warning("periodic reconcile failed: %s", exc.code)
+            continue
+        if report.settled or report.resubmitted:
+            log.info(
+                "periodic reconcile: settled %s, resubmitted %d",
+                dict(report.settled),
+                len(report.resubmitted),
+            )
