@@ -51,7 +51,6 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -222,17 +221,12 @@ class AsyncClient:
             slot = self._profile_slots[profile] = asyncio.Semaphore(limit)
         return slot
 
-    @asynccontextmanager
-    async def _slot(self, profile: str) -> AsyncIterator[None]:
-        async with self._global_slots, self._profile_slot(profile):
-            yield
-
     async def _call(
         self, profile: str, operation: str, payload: Any, call: Callable[[], Awaitable[T]]
     ) -> T:
         """One provider operation with the concurrency bounds, hooks and metrics."""
         provider = self.providers.provider_name(profile)
-        async with self._slot(profile):
+        async with self._global_slots, self._profile_slot(profile):
             self._notify(
                 "fapiao_before_provider_call",
                 provider=provider,
@@ -436,22 +430,21 @@ class AsyncClient:
     async def _issue_once(
         self, invoice: Invoice, key: RequestKey, profile: str, source: str
     ) -> InvoiceStatus:
-        payload = canonical_payload(invoice)
         record, created = await self.ledger.reserve(
             key,
             kind=RequestKind.BLUE,
             provider_profile=profile,
             provider=self.providers.provider_name(profile),
-            payload=payload,
+            payload=invoice,  # the ledger stores it as exact JSON (secret-looking keys masked)
             initial_state=S.SUBMITTED,
             source=source,
         )
         if created:
             self._changed(record, None)
             return await self._send(record, invoice, source)
-        if record.kind is not RequestKind.BLUE or Invoice.model_validate(
-            record.payload
-        ) != Invoice.model_validate(payload):
+        # compared as the ledger stored it, so masked provider_extra values compare equal
+        stored = Invoice.model_validate(canonical_payload(invoice))
+        if record.kind is not RequestKind.BLUE or Invoice.model_validate(record.payload) != stored:
             raise self._mismatch(key)
         return await self._resume(record, invoice, source)
 

@@ -117,6 +117,9 @@ class ProviderMonitor:
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
         self._providers: dict[str, str] = {}
+        self._series: dict[tuple[str, str, str], tuple[Counter, Counter, Histogram]] = {}
+        self._rates: dict[str, Gauge] = {}
+        self._transition_series: dict[tuple[str, str], Counter] = {}
         labels = ["profile", "provider", "operation"]
         self.calls = Counter(
             "fapiao_provider_calls",
@@ -165,8 +168,16 @@ class ProviderMonitor:
         error: FapiaoError | None = None,
     ) -> None:
         failed = is_provider_failure(error)
-        self.calls.labels(profile, provider, operation, "failed" if failed else "ok").inc()
-        self.latency.labels(profile, provider, operation).observe(seconds)
+        series = self._series.get((profile, provider, operation))
+        if series is None:
+            series = self._series[(profile, provider, operation)] = (
+                self.calls.labels(profile, provider, operation, "ok"),
+                self.calls.labels(profile, provider, operation, "failed"),
+                self.latency.labels(profile, provider, operation),
+            )
+        ok_calls, failed_calls, latency = series
+        (failed_calls if failed else ok_calls).inc()
+        latency.observe(seconds)
         if error is not None:
             self.errors.labels(profile, provider, operation, error.code).inc()
         fire: tuple[float, float] | None = None
@@ -190,7 +201,10 @@ class ProviderMonitor:
                 elif not below and rate >= self.config.threshold:
                     window.alerting = False
         if rate is not None:
-            self.success_rate_gauge.labels(profile, provider).set(rate)
+            gauge = self._rates.get(profile)
+            if gauge is None:
+                gauge = self._rates[profile] = self.success_rate_gauge.labels(profile, provider)
+            gauge.set(rate)
         if fire is not None:
             self.alerts.labels(profile, provider).inc()
             if self.hook is not None:
@@ -204,7 +218,12 @@ class ProviderMonitor:
                 )
 
     def state_changed(self, profile: str, state: str) -> None:
-        self.transitions.labels(profile, state).inc()
+        counter = self._transition_series.get((profile, state))
+        if counter is None:
+            counter = self._transition_series[(profile, state)] = self.transitions.labels(
+                profile, state
+            )
+        counter.inc()
 
     def success_rate(self, profile: str) -> float | None:
         with self._lock:
