@@ -131,6 +131,8 @@ async def test_validation_hook_and_capabilities_refuse_before_anything_is_record
         def fapiao_validate_invoice(self, invoice):
             if invoice.remarks and "禁止" in invoice.remarks:
                 return [ValidationIssue("HOUSE_RULE", "remarks", "备注含禁用词", "forbidden word")]
+            if invoice.remarks == "boom":
+                raise RuntimeError("validator crashed")
             return None
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -144,6 +146,10 @@ async def test_validation_hook_and_capabilities_refuse_before_anything_is_record
         with pytest.raises(InvalidInvoice) as caught:
             await client.issue(refused)
         assert [i.code for i in caught.value.issues] == ["HOUSE_RULE"]
+        crashing = service_invoice(v.seller()).model_copy(update={"remarks": "boom"})
+        with pytest.raises(InvalidInvoice) as broken:  # a broken validator never lets one through
+            await client.issue(crashing)
+        assert [i.code for i in broken.value.issues] == ["HOOK_FAILED"]
         with pytest.raises(UnsupportedOperation, match="50") as too_long:
             await client.issue(long_id)
         assert too_long.value.field == "order_id"
@@ -151,6 +157,6 @@ async def test_validation_hook_and_capabilities_refuse_before_anything_is_record
         await client.issue(issued)
         with pytest.raises(UnsupportedOperation):  # 数电票 are reversed, not voided, here
             await client.cancel(v.seller_tax_id, issued.order_id)
-        for invoice in (refused, long_id):
+        for invoice in (refused, long_id, crashing):
             assert await client.ledger.get(RequestKey(v.seller_tax_id, invoice.order_id)) is None
             assert v.issues(invoice.order_id) == 0

@@ -336,7 +336,11 @@ class AsyncClient:
             ensure_valid(invoice)
         except InvalidInvoice as exc:
             issues.extend(exc.issues)
-        for found in self.hooks.fapiao_validate_invoice(invoice=invoice):
+        try:
+            results = self.hooks.fapiao_validate_invoice(invoice=invoice)
+        except Exception as exc:  # a broken validator refuses, it never lets an invoice through
+            results = [[_hook_failed(self.providers.scrub(f"{type(exc).__name__}: {exc}"))]]
+        for found in results:
             if found:
                 issues.extend(found)
         if any(not issue.warning for issue in issues):
@@ -854,6 +858,15 @@ class AsyncClient:
         their declared ``max_query_batch``, apply what they say, resend what provably never
         arrived, continue confirmed red forms and revert lapsed ones."""
         return await reconcile(self, profile=profile, keys=keys)
+
+
+def _hook_failed(detail: str) -> ValidationIssue:
+    return ValidationIssue(
+        code="HOOK_FAILED",
+        path="",
+        message_zh=f"校验插件出错：{detail[:200]}",
+        message_en=f"a fapiao_validate_invoice hook failed: {detail[:200]}",
+    )
 
 
 def _not_found(key: RequestKey) -> NotFound:

@@ -9,17 +9,18 @@ of the whole config, so no plugin can log another profile's secret either.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Iterable
 from typing import Any
 
 from fapiao.contract.capabilities import Capabilities
 from fapiao.contract.provider import Provider
-from fapiao.errors import ConfigError
+from fapiao.errors import ConfigError, SecretError
 from fapiao.masking import Scrubber
 from fapiao.transport import HttpClientFactory, scrub_library_logs
 
-from .config import FapiaoConfig, ResolvedProfile, resolve_profiles
+from .config import FapiaoConfig, ResolvedProfile, open_secret_store, resolve_profiles
 
 __all__ = ["DEFAULT_VISIBILITY_SECONDS", "ProviderPool"]
 
@@ -65,6 +66,10 @@ class ProviderPool:
         extra: list[str] = []
         if secrets is not None:
             extra.extend(secrets.values())
+        elif config.secrets_path().exists():
+            # every value of the store, referenced or not, is scrubbed everywhere
+            with contextlib.suppress(SecretError):
+                extra.extend(open_secret_store(config).values())
         return cls(resolved, http_factory=http_factory, extra_secrets=extra)
 
     def profile(self, name: str) -> ResolvedProfile:
