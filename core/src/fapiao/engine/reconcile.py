@@ -20,6 +20,7 @@ issued; a form rejected or lapsed → the blue invoice is issued again).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -42,6 +43,7 @@ log = logging.getLogger("fapiao.engine")
 
 S = InvoiceState
 _PAGE = 1000
+_PARALLEL_QUERIES = 4  # query batches in flight per (profile, seller); profile limits apply too
 _RED_FLOW = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
 
 
@@ -161,36 +163,39 @@ async def _query_and_settle(
         for record in records:
             report.error(record, exc)
         return
-    for start in range(0, len(records), batch):
-        chunk = records[start : start + batch]
+
+    async def settle_chunk(chunk: list[LedgerRecord]) -> None:
         order_ids = [r.key.order_id for r in chunk]
         try:
             statuses = await client._call(
-                profile,
-                "query",
-                order_ids,
-                lambda ids=order_ids: provider.query(seller, ids),  # type: ignore[misc]
+                profile, "query", order_ids, lambda: provider.query(seller, order_ids)
             )
         except FapiaoError as exc:
             for record in chunk:
                 report.error(record, exc)
-            continue
+            return
         report.queried += len(chunk)
         by_order: dict[str, InvoiceStatus] = {s.order_id: s for s in statuses}
-        for record in chunk:
-            status = by_order.get(record.key.order_id)
-            try:
-                if status is not None:
-                    new = await client._apply(record, status, EventSource.RECONCILE)
-                    _count(report, record, new)
-                elif record.state is S.SUBMITTED:
-                    await _maybe_resubmit(client, record, report, now)
-                else:
-                    report.needs_attention(
-                        record, "the provider accepted this request but no longer finds it"
-                    )
-            except FapiaoError as exc:
-                report.error(record, exc)
+        # applied concurrently: the ledger commits them together
+        await asyncio.gather(*(settle_one(r, by_order.get(r.key.order_id)) for r in chunk))
+
+    async def settle_one(record: LedgerRecord, status: InvoiceStatus | None) -> None:
+        try:
+            if status is not None:
+                new = await client._apply(record, status, EventSource.RECONCILE)
+                _count(report, record, new)
+            elif record.state is S.SUBMITTED:
+                await _maybe_resubmit(client, record, report, now)
+            else:
+                report.needs_attention(
+                    record, "the provider accepted this request but no longer finds it"
+                )
+        except FapiaoError as exc:
+            report.error(record, exc)
+
+    chunks = [records[i : i + batch] for i in range(0, len(records), batch)]
+    for start in range(0, len(chunks), _PARALLEL_QUERIES):
+        await asyncio.gather(*(settle_chunk(c) for c in chunks[start : start + _PARALLEL_QUERIES]))
 
 
 def _count(report: ReconcileReport, old: LedgerRecord, new: LedgerRecord) -> None:
