@@ -70,6 +70,13 @@ def test_clear_text_secret_and_missing_secret_are_refused(install, cli) -> None:
     assert "hz.no_such_secret" in missing["message_en"]
     assert "in-clear-value-1234" not in result.stdout  # a clear secret is never echoed back
 
+    # a command stops at start-up on the same problems, naming file and key
+    result = cli("status", "--config", inst.config)
+    assert result.exit_code == 1
+    assert "profiles.hz.settings.app_secret" in result.stderr
+    assert str(inst.config) in result.stderr
+    assert "in-clear-value-1234" not in result.stderr
+
 
 def test_bad_toml_names_the_line(install, cli) -> None:
     inst = install()

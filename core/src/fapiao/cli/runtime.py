@@ -148,6 +148,8 @@ async def engine_client(config: Path | None) -> AsyncIterator[AsyncClient]:
     stops here, before anything is sent, with the file and key named."""
     from fapiao.engine.client import AsyncClient
 
+    if _handler is None:  # every log line of an engine command goes through the filter
+        setup_logging("warning")
     client = AsyncClient.from_config(config)
     _filter.also(client.providers.scrubber)
     try:

@@ -84,7 +84,9 @@ def _json_body(name: str) -> dict[str, Any]:
     }
 
 
-class _BadBody(Exception):
+class _Refused(Exception):
+    """Answer now with ``response`` (a body that is not even the right shape, no token)."""
+
     def __init__(self, response: Response) -> None:
         self.response = response
 
@@ -98,9 +100,9 @@ async def _parse(request: Request, model: type[BaseModel]) -> Any:
     except InvalidInvoice as exc:
         if model is Invoice:
             raise
-        raise _BadBody(issues_response(list(exc.issues))) from None
+        raise _Refused(issues_response(list(exc.issues))) from None
     except ValidationError as exc:
-        raise _BadBody(issues_response(issues_from_validation_error(exc))) from None
+        raise _Refused(issues_response(issues_from_validation_error(exc))) from None
 
 
 class _Metrics:
@@ -152,7 +154,7 @@ def create_app(client: AsyncClient, *, api_token: str | None = None) -> FastAPI:
             return
         given = (authorization or "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), api_token.encode()):
-            raise _BadBody(
+            raise _Refused(
                 JSONResponse(
                     {
                         "error": {
@@ -173,8 +175,8 @@ def create_app(client: AsyncClient, *, api_token: str | None = None) -> FastAPI:
     async def _fapiao_error(_request: Request, exc: FapiaoError) -> Response:
         return error_response(exc)
 
-    @app.exception_handler(_BadBody)
-    async def _bad_body(_request: Request, exc: _BadBody) -> Response:
+    @app.exception_handler(_Refused)
+    async def _refused(_request: Request, exc: _Refused) -> Response:
         return exc.response
 
     @app.middleware("http")
@@ -217,7 +219,7 @@ def create_app(client: AsyncClient, *, api_token: str | None = None) -> FastAPI:
             failed.status_code = 503  # not recorded: the provider must send it again
             return failed
         metrics.callbacks.labels(profile, "applied").inc()
-        log.debug("callback for profile %s: %d statuses applied", profile, len(result.statuses))
+        log.debug("callback for profile %s: %d statuses received", profile, len(result.statuses))
         return Response(
             result.response_body,
             status_code=result.response_status,
