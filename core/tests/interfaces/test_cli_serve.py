@@ -48,5 +48,5 @@ def test_serve_answers_and_stops_on_sigint(install) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
-    assert process.returncode in (0, 130, -signal.SIGINT), err
+    assert process.returncode == 0, err  # Ctrl-C is how a server is stopped: a clean exit
     assert "Traceback" not in err

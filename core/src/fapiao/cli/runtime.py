@@ -204,6 +204,7 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 _filter = ScrubbingFilter()
+_CHATTY = ("alembic", "httpx", "httpcore", "stevedore")
 _handler: logging.Handler | None = None
 
 
@@ -230,6 +231,10 @@ def setup_logging(
     _filter.scrubber.add(secrets)
     root.addHandler(handler)
     root.setLevel(numeric)
+    for chatty in _CHATTY:  # per-request and start-up chatter, unless debugging
+        logging.getLogger(chatty).setLevel(
+            logging.NOTSET if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+        )
     _handler = handler
     return _filter
 

@@ -169,6 +169,7 @@ def write_installation(
     descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(key + "\n")
+    (directory / "secrets.enc").unlink(missing_ok=True)  # a new key starts a new store
     store = SecretStore.open(directory / "secrets.enc", key)
     registry = discover()
     secrets: list[str] = []

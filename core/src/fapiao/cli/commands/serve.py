@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import os
-from typing import Annotated
+import signal
+from typing import Annotated, Any
 
 import typer
 
@@ -79,6 +80,7 @@ def serve_command(
                         f"[yellow]gateway unauthenticated: set {token_env} to require a token[/]"
                     )
             server = server_for(application, bound, log_level=log_level, access_log=access_log)
+            _stop_on_signals(server)
             background = (
                 asyncio.create_task(_reconcile_loop(client, reconcile_every))
                 if reconcile_every > 0
@@ -93,6 +95,22 @@ def serve_command(
                         await background
 
     run(main, as_json=as_json)
+
+
+def _stop_on_signals(server: Any) -> None:
+    """Ctrl-C or SIGTERM stop the server gracefully (requests in flight finish) and the
+    command exits 0; a second one stops it at once."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    server.capture_signals = contextlib.nullcontext
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
 
 
 async def _reconcile_loop(client: object, every: float) -> None:
