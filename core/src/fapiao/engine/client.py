@@ -209,8 +209,11 @@ class AsyncClient:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _notify(self, hook: str, **kwargs: Any) -> None:
+        caller = getattr(self.hooks, hook)
+        if not caller.get_hookimpls():  # nobody listens: skip pluggy's call machinery
+            return
         try:
-            getattr(self.hooks, hook)(**kwargs)
+            caller(**kwargs)
         except Exception as exc:
             log.warning("hook %s failed: %s", hook, self.providers.scrub(repr(exc))[:300])
 
