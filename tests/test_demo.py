@@ -58,7 +58,9 @@ def test_demo_runs_end_to_end_and_again(tmp_path: Path) -> None:
     numbers: dict[str, set[str]] = {}
     for file in files:
         numbers.setdefault(file.stem, set()).add(file.suffix.lstrip("."))
-        verify_document(DocumentFormat(file.suffix.lstrip(".")), file.read_bytes(), invoice_number=file.stem)
+        verify_document(
+            DocumentFormat(file.suffix.lstrip(".")), file.read_bytes(), invoice_number=file.stem
+        )
     assert len(numbers) == 10 and all(f == {"pdf", "ofd", "xml"} for f in numbers.values())
     assert {p.name for p in (run_dir / "documents").iterdir()} == {
         "hangzhou-nuonuo",
