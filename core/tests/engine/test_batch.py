@@ -134,7 +134,7 @@ RUNNER = textwrap.dedent(
 async def test_kill_9_midway_then_rerun_no_duplicate_no_loss(engine_env, tmp_path: Path) -> None:
     env = engine_env
     profiles = {
-        name: env.profile(vendor, timeout_seconds=0.5, limits={"resubmit_after_seconds": 0.2})
+        name: env.profile(vendor, timeout_seconds=1.0, limits={"resubmit_after_seconds": 0.5})
         for name, vendor in (("nn", "nuonuo"), ("bw", "baiwang"))
     }
     config = env.write_config(profiles=profiles)
@@ -148,7 +148,7 @@ async def test_kill_9_midway_then_rerun_no_duplicate_no_loss(engine_env, tmp_pat
             "nuonuo" if invoice.seller.tax_id == env.vendors["nuonuo"].seller_tax_id else "baiwang"
         ]
         vendor.proxy.fault_next(
-            vendor.issue_op, "timeout=0.8" if n % 2 else "5xx", order_id=invoice.order_id
+            vendor.issue_op, "timeout=2" if n % 2 else "5xx", order_id=invoice.order_id
         )
     for vendor in env.vendors.values():
         vendor.proxy.delay = 0.01  # slow enough to be killed midway

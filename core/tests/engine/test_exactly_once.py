@@ -53,10 +53,10 @@ async def test_timeout_after_commit_is_settled_by_query(engine_env_any_ledger, v
     v = env.vendors[vendor]
     invoice = service_invoice(v.seller())
     profiles = {
-        "nn": env.profile("nuonuo", timeout_seconds=0.4),
-        "bw": env.profile("baiwang", timeout_seconds=0.4),
+        "nn": env.profile("nuonuo", timeout_seconds=1.0),
+        "bw": env.profile("baiwang", timeout_seconds=1.0),
     }
-    v.proxy.fault_next(v.issue_op, "timeout=1.5", order_id=invoice.order_id)
+    v.proxy.fault_next(v.issue_op, "timeout=2.5", order_id=invoice.order_id)
     async with env.client(env.write_config(profiles=profiles)) as client:
         status = await client.issue(invoice)  # timed out, then found by the query
         assert status.state in {InvoiceState.ISSUED, InvoiceState.ISSUING}
@@ -74,7 +74,7 @@ async def test_reset_before_commit_waits_for_visibility_then_resends(engine_env)
     v = env.vendors["nuonuo"]
     invoice = service_invoice(v.seller())
     profiles = {
-        "nn": env.profile("nuonuo", timeout_seconds=0.6, limits={"resubmit_after_seconds": 0.3}),
+        "nn": env.profile("nuonuo", timeout_seconds=1.0, limits={"resubmit_after_seconds": 0.5}),
         "bw": env.profile("baiwang"),
     }
     v.proxy.fault_next(v.issue_op, "reset", order_id=invoice.order_id)  # dropped before the sandbox
@@ -88,7 +88,7 @@ async def test_reset_before_commit_waits_for_visibility_then_resends(engine_env)
         early = await client.reconcile()
         assert early.resubmitted == []  # too soon: it might still appear
         assert v.issues(invoice.order_id) == 1
-        await asyncio.sleep(1.0)  # timeout + visibility delay
+        await asyncio.sleep(1.6)  # timeout + visibility delay
         late = await client.reconcile()
         assert late.resubmitted == [invoice.order_id]
         events = await client.ledger.events(RequestKey(v.seller_tax_id, invoice.order_id))

@@ -71,8 +71,8 @@ async def test_full_run(
     pm.add_hookspecs(hookspecs)
     pm.register(archive)
     profiles = {
-        "nn": env.profile("nuonuo", timeout_seconds=0.4, callback_url=callback_receiver.url),
-        "bw": env.profile("baiwang", timeout_seconds=0.4),
+        "nn": env.profile("nuonuo", timeout_seconds=1.0, callback_url=callback_receiver.url),
+        "bw": env.profile("baiwang", timeout_seconds=1.0),
     }
     config = env.write_config(profiles=profiles)
     people = {DEFAULT_BUYER.tax_id, "13812345678"}
@@ -82,7 +82,7 @@ async def test_full_run(
             v = env.vendors[name]
             people.add(v.seller_tax_id)
             invoices = sample_invoices(v.seller())
-            v.proxy.fault_next(v.issue_op, "timeout=0.8", order_id=invoices[0].order_id)
+            v.proxy.fault_next(v.issue_op, "timeout=2", order_id=invoices[0].order_id)
             for invoice in invoices:
                 await client.issue(invoice)
             await client.reconcile()

@@ -39,6 +39,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -594,25 +595,39 @@ class AsyncClient:
         source: str,
     ) -> AsyncIterator[BatchItem]:
         limit = max(1, concurrency or self.config.engine.concurrency)
-        tasks: set[asyncio.Task[BatchItem]] = set()
+        running: set[asyncio.Task[BatchItem]] = set()
+        ready: deque[asyncio.Task[BatchItem]] = deque()
+        signal = asyncio.Event()
+
+        def finished(task: asyncio.Task[BatchItem]) -> None:
+            running.discard(task)
+            ready.append(task)
+            signal.set()
+
+        async def next_ready() -> BatchItem:
+            while not ready:
+                signal.clear()
+                await signal.wait()
+            return ready.popleft().result()
+
         index = 0
         try:
             async for invoice in _aiter(invoices):
-                if len(tasks) >= limit:
-                    done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        yield task.result()
-                tasks.add(asyncio.create_task(self._item(index, invoice, source)))
+                while ready:
+                    yield ready.popleft().result()
+                while len(running) >= limit:
+                    yield await next_ready()
+                task = asyncio.create_task(self._item(index, invoice, source))
+                running.add(task)
+                task.add_done_callback(finished)
                 index += 1
-            while tasks:
-                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    yield task.result()
+            while running or ready:
+                yield await next_ready()
         finally:
             # Let calls in flight finish: cancelling one mid-send would only manufacture an
             # unknown outcome for reconcile to clear up.
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _item(self, index: int, invoice: Invoice, source: str) -> BatchItem:
         seller = invoice.seller.tax_id or ""
