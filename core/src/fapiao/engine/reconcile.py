@@ -13,7 +13,10 @@ safe:
   declared visibility delay has passed since it was sent — by then any send has finished
   and an accepted order would be visible, so it was never accepted.
 
-Each resend is recorded as an event (``submitted → submitted``, detail ``resubmit``).
+Each resend is recorded as an event (``submitted → submitted``, detail ``resubmit``). A
+provider slower than its own declared delay could still receive both; the vendors' own
+order-id check then answers ``DUPLICATE_ORDER``, which the engine adopts (query, keep the
+original), so the delay should be declared generously rather than tight.
 Red requests are continued from their step (a form confirmed since → the red invoice is
 issued; a form rejected or lapsed → the blue invoice is issued again).
 """
