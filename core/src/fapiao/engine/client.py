@@ -967,6 +967,12 @@ class Client:
         if self._closed:
             coro.close()
             raise RuntimeError("the fapiao Client is closed")
+        if threading.get_ident() == self._thread.ident:
+            coro.close()  # waiting here would block the very loop that must run it
+            raise RuntimeError(
+                "the sync fapiao Client was called from its own event loop (a hook?): "
+                "use client.async_client there"
+            )
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def issue(self, invoice: Invoice) -> InvoiceStatus:
