@@ -168,3 +168,31 @@ async def test_form_awaiting_the_buyer_then_lapsed_or_confirmed(engine_env) -> N
         red = await settled(client, v.seller_tax_id, confirmation_wait.order_id)
         assert red.state is S.ISSUED
         assert (await client.query(v.seller_tax_id, blue_two.order_id)).state is S.REVERSED
+
+
+async def test_two_reversals_at_once_run_one_after_the_other(engine_env) -> None:
+    env = engine_env
+    v = env.vendors["baiwang"]
+    config = env.write_config(engine={"stale_validated_seconds": 0})
+    async with env.client(config) as client:
+        status, blue = await issued_blue(client, v)
+        first, second = (
+            red_request(
+                status, blue, RedReason.SALES_RETURN, [RedLine(original_line=0, amount=Decimal(a))]
+            )
+            for a in ("1000.00", "500.00")
+        )
+        outcomes = await asyncio.gather(
+            client.red_reverse(first), client.red_reverse(second), return_exceptions=True
+        )
+        refused = [o for o in outcomes if isinstance(o, Exception)]
+        assert len(refused) == 1 and getattr(refused[0], "code", None) == "RED_NOT_ALLOWED"
+        waiting = second if outcomes[1] is refused[0] else first
+        assert (await client.record(v.seller_tax_id, waiting.order_id)).state is S.VALIDATED
+        for _ in range(3):  # the first settles, then the waiting one starts and settles
+            await client.reconcile()
+        for request in (first, second):
+            assert (await settled(client, v.seller_tax_id, request.order_id)).state is S.ISSUED
+        key = RequestKey(v.seller_tax_id, blue.order_id)
+        assert await client.ledger.reversed_amounts(key) == {0: Decimal("1500.00")}
+        assert (await client.query(v.seller_tax_id, blue.order_id)).state is S.PARTIALLY_REVERSED

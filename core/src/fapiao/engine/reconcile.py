@@ -142,7 +142,7 @@ async def _reconcile_page(
         if record.state in {S.SUBMITTED, S.ISSUING}:
             to_query[(record.provider_profile, record.key.seller_tax_id)].append(record)
         elif record.kind is RequestKind.RED:
-            await _continue_red(client, record, report)
+            await _continue_red(client, record, report, now)
         elif record.state in _RED_FLOW:
             await _blue_in_red_flow(client, record, report)
         elif record.state in {S.RECEIVED, S.VALIDATED}:
@@ -298,14 +298,28 @@ async def _send_never_sent(
     _count(report, record, await client.record(*_key(record)))
 
 
-async def _continue_red(client: AsyncClient, red: LedgerRecord, report: ReconcileReport) -> None:
+async def _continue_red(
+    client: AsyncClient, red: LedgerRecord, report: ReconcileReport, now: datetime
+) -> None:
     from .red import continue_red
+
+    if (
+        red.state is S.VALIDATED
+        and _age_seconds(red, now) < client.config.engine.stale_validated_seconds
+    ):
+        blue_key = RequestKey(red.key.seller_tax_id, red.original_order_id or "")
+        forms = await client.ledger.red_confirmations(blue_key)
+        if not any(f.red_order_id == red.key.order_id for f in forms):
+            report.unchanged += 1  # just reserved: its own call is raising the form now
+            return
 
     try:
         outcome = await continue_red(client, red, source=EventSource.RECONCILE, refresh_form=True)
     except FapiaoError as exc:
         if exc.code == "OUTCOME_UNKNOWN":
             report.needs_attention(red, exc.message_en)
+        elif exc.code == "RED_NOT_ALLOWED" and exc.retryable:
+            report.unchanged += 1  # waits for another reversal of the same invoice
         else:
             report.error(red, exc)
         return

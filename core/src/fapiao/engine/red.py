@@ -213,13 +213,9 @@ async def _apply_form(
             blue, S.RED_REQUESTED, EventSource.API, detail={"red_order_id": red.key.order_id}
         )
     except InvalidStateTransition as exc:
-        refusal = RedReversalNotAllowed(
-            f"invoice {blue.invoice_number} changed state meanwhile (another red reversal?)",
-            message_zh=f"发票 {blue.invoice_number} 状态已变化（可能有另一笔红冲进行中）",
-            field="original_order_id",
-        )
-        await client._transition(red, S.FAILED, EventSource.API, error=refusal)
-        raise refusal from exc
+        # Someone else moved the blue invoice first (another reversal, or this one from a
+        # concurrent call): nothing was sent for this request, which stays as it is.
+        raise _busy(blue) from exc
     profile = red.provider_profile
     provider = client.providers.get(profile)
     try:
@@ -254,6 +250,26 @@ async def _apply_form(
         poll_interval=poll_interval,
         source=EventSource.API,
     )
+
+
+def _busy(blue: LedgerRecord) -> RedReversalNotAllowed:
+    return RedReversalNotAllowed(
+        f"another red reversal of invoice {blue.invoice_number} is in progress; this one "
+        "can start once it is settled (calling again, or reconcile, continues it)",
+        message_zh=f"发票 {blue.invoice_number} 另有一笔红冲正在进行；待其完成后本笔才能开始"
+        "（再次调用或对账时会继续）",
+        field="original_order_id",
+        retryable=True,
+    )
+
+
+async def _holder(client: AsyncClient, blue: LedgerRecord) -> str | None:
+    """The red order id whose workflow moved the blue invoice into red_requested last."""
+    for event in reversed(await client.ledger.events(blue.key)):
+        if event.to_state is S.RED_REQUESTED and event.detail:
+            holder = event.detail.get("red_order_id")
+            return holder if isinstance(holder, str) else None
+    return None
 
 
 async def _save(
@@ -393,7 +409,9 @@ async def continue_red(
         if f.red_order_id == red.key.order_id
     ]
     if not forms:
-        if blue.state is S.RED_REQUESTED:
+        if blue.state in {S.RED_REQUESTED, S.RED_CONFIRMED}:
+            if await _holder(client, blue) != red.key.order_id:
+                raise _busy(blue)  # another reversal of this invoice is in flight
             raise OutcomeUnknown(
                 f"the red confirmation form for order {red.key.order_id} was requested but "
                 "its outcome is unknown; check it at the provider (it is not requested twice)",
