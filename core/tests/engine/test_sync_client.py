@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import fapiao
+from fapiao.errors import NotFound
 from fapiao.models import Delivery, DeliveryChannel, InvoiceState
 from fapiao.testing.samples import service_invoice
 
@@ -24,6 +27,8 @@ def test_sync_client_issue_many_query_deliver(engine_env) -> None:
             == client.query(v.seller_tax_id, invoices[0].order_id).invoice_number
         )
         assert v.issues(invoices[0].order_id) == 1
+        with pytest.raises(NotFound):  # neither the ledger nor the provider knows it
+            client.query(v.seller_tax_id, "NO-SUCH-ORDER-123")
         result = client.deliver(
             Delivery(
                 seller_tax_id=v.seller_tax_id,
