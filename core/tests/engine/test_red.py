@@ -170,6 +170,49 @@ async def test_form_awaiting_the_buyer_then_lapsed_or_confirmed(engine_env) -> N
         assert (await client.query(v.seller_tax_id, blue_two.order_id)).state is S.REVERSED
 
 
+async def test_lapsed_second_partial_leaves_the_blue_partially_reversed(engine_env) -> None:
+    """A partial reversal went through; a later form lapses: the blue invoice goes back to
+    partially_reversed (not issued) and only the first reversal's amount stays reversed."""
+    v = engine_env.vendors["nuonuo"]
+    admin = v.sandbox.base_url
+    async with (
+        engine_env.client() as client,
+        httpx.AsyncClient(verify=v.sandbox.ca_file or True) as http,
+    ):
+        status, blue = await issued_blue(client, v)
+        first = red_request(
+            status,
+            blue,
+            RedReason.SALES_RETURN,
+            [RedLine(original_line=0, amount=Decimal("500.00"))],
+        )
+        await client.red_reverse(first)
+        await client.reconcile()
+        assert (await settled(client, v.seller_tax_id, first.order_id)).state is S.ISSUED
+        assert (await client.query(v.seller_tax_id, blue.order_id)).state is S.PARTIALLY_REVERSED
+        # the buyer deducts the invoice: the next seller-raised form needs its confirmation
+        used = await http.post(f"{admin}/__sandbox__/invoices/{status.invoice_number}/use")
+        assert used.status_code == 200
+        second = red_request(
+            status,
+            blue,
+            RedReason.SALES_RETURN,
+            [RedLine(original_line=0, amount=Decimal("700.00"))],
+        )
+        pending = await client.red_reverse(second)
+        assert pending.awaiting_confirmation
+        assert pending.blue.state is S.RED_REQUESTED
+        moved = await http.post(f"{admin}/__sandbox__/clock", json={"advance_seconds": 73 * 3600})
+        assert moved.status_code == 200
+        await client.reconcile()
+        await client.reconcile()
+        lapsed = await client.query(v.seller_tax_id, second.order_id)
+        assert lapsed.state is S.FAILED
+        assert (await client.query(v.seller_tax_id, blue.order_id)).state is S.PARTIALLY_REVERSED
+        key = RequestKey(v.seller_tax_id, blue.order_id)
+        assert await client.ledger.reversed_amounts(key) == {0: Decimal("500.00")}
+
+
 async def test_two_reversals_at_once_run_one_after_the_other(engine_env) -> None:
     env = engine_env
     v = env.vendors["baiwang"]

@@ -35,7 +35,8 @@ SPEC = {
     (S.RED_CONFIRMED, S.PARTIALLY_REVERSED),
     (S.RED_CONFIRMED, S.REVERSED),
     (S.PARTIALLY_REVERSED, S.RED_REQUESTED),
-    (S.RED_REQUESTED, S.ISSUED),
+    (S.RED_REQUESTED, S.ISSUED),  # a form rejected/lapsed on a never-reversed invoice
+    (S.RED_REQUESTED, S.PARTIALLY_REVERSED),  # … on one already partially reversed
     (S.ISSUED, S.CANCELLED),
 }
 

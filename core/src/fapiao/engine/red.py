@@ -323,22 +323,43 @@ async def _continue_form(
             provider=red.provider,
         )
         if blue.state is S.RED_REQUESTED:
-            blue = await client._transition(
-                blue, S.ISSUED, source, detail={"red_form": confirmation.state.value}
+            earlier = await client.ledger.reversed_amounts(blue.key, include_pending=False)
+            back_to = S.PARTIALLY_REVERSED if any(earlier.values()) else S.ISSUED
+            blue = await _advance(
+                client, blue, back_to, source, detail={"red_form": confirmation.state.value}
             )
         if red.state is S.VALIDATED:
-            red = await client._transition(red, S.FAILED, source, error=refusal)
+            red = await _advance(client, red, S.FAILED, source, error=refusal)
         return RedOutcome(status_from_record(red), status_from_record(blue), confirmation)
     # confirmed (or the provider already issued the red invoice)
     if blue.state is S.RED_REQUESTED:
-        blue = await client._transition(
-            blue, S.RED_CONFIRMED, source, detail={"red_form": confirmation.confirmation_id}
+        blue = await _advance(
+            client, blue, S.RED_CONFIRMED, source, detail={"red_form": confirmation.confirmation_id}
         )
     if red.state is S.VALIDATED:
-        red = await client._transition(red, S.SUBMITTED, source, attempts_increment=1)
-        if confirmation.state is F.CONFIRMED:
+        red = await _advance(client, red, S.SUBMITTED, source, attempts_increment=1)
+        if red.state is S.SUBMITTED and confirmation.state is F.CONFIRMED:
             return await _issue_red(client, red, confirmation, source)
     return await _settle_red(client, red, confirmation, source)
+
+
+async def _advance(
+    client: AsyncClient, record: LedgerRecord, to: S, source: str, **fields: object
+) -> LedgerRecord:
+    """Make a workflow step unless a callback or poll has already moved the record on.
+
+    Providers that issue the red invoice themselves on confirmation (Nuonuo) report it by
+    callback, which can land between reading the record and this step; the ledger's
+    compare-and-set then refuses the step. That is not an error: the fresh record is returned
+    and the caller continues from where the provider's report left it.
+    """
+    try:
+        return await client._transition(record, to, source, **fields)
+    except InvalidStateTransition:
+        fresh = await client.ledger.get(record.key)
+        if fresh is None or fresh.state is record.state:
+            raise
+        return fresh
 
 
 _FORM_ZH = {F.REJECTED: "被对方否认", F.LAPSED: "超过 72 小时未确认而失效", F.REVOKED: "被撤销"}

@@ -45,8 +45,9 @@ TRANSITIONS: Mapping[InvoiceState, frozenset[InvoiceState]] = {
     S.SUBMITTED: frozenset({S.ISSUING, S.ISSUED, S.FAILED}),
     S.ISSUING: frozenset({S.ISSUED, S.FAILED}),
     S.ISSUED: frozenset({S.RED_REQUESTED, S.CANCELLED}),
-    # a rejected, revoked or lapsed 红字确认单 gives the blue invoice back its issued state
-    S.RED_REQUESTED: frozenset({S.RED_CONFIRMED, S.ISSUED}),
+    # a rejected, revoked or lapsed 红字确认单 gives the blue invoice back the state it had:
+    # issued, or partially reversed when an earlier partial reversal went through
+    S.RED_REQUESTED: frozenset({S.RED_CONFIRMED, S.ISSUED, S.PARTIALLY_REVERSED}),
     S.RED_CONFIRMED: frozenset({S.PARTIALLY_REVERSED, S.REVERSED}),
     # what is left of a partially reversed invoice may be reversed again
     S.PARTIALLY_REVERSED: frozenset({S.RED_REQUESTED}),
