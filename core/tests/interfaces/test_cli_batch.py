@@ -69,6 +69,15 @@ def test_pilot_prints_orders_against_invoices_then_the_rest_continues(install, c
     assert pilot[0]["expected_total_with_tax"] == pilot[0]["invoiced_total_with_tax"]
     assert _issued(inst) == before + 2
 
+    # the same pilot again: the same first two orders, nothing sent again
+    again = cli("batch", path, "--pilot", "2", "--config", inst.config, "--json")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert [row["order_id"] for row in json.loads(again.stdout)["pilot"]] == [
+        invoices[0].order_id,
+        invoices[1].order_id,
+    ]
+    assert _issued(inst) == before + 2
+
     result = cli("batch", path, "--config", inst.config, "--json")
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["issued"] == 3

@@ -483,7 +483,9 @@ async def run_batch(
     input_path = str(await asyncio.to_thread(file.resolve))
     report = BatchReport(str(file), kind, batch_id, total=total)
     saved = await client.ledger.get_batch(batch_id)
-    start = min(saved.position, total) if saved is not None else 0
+    # a pilot always means the file's first N orders: re-running it shows the same
+    # reconciliation again (recorded outcomes, no provider call); a full run resumes
+    start = min(saved.position, total) if saved is not None and pilot is None else 0
     if saved is not None and saved.done and pilot is None:
         report.skipped = total
         report.complete = True
