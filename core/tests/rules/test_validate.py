@@ -182,3 +182,31 @@ def test_messages_are_bilingual_and_name_the_expectation() -> None:
 def test_buyer_id_constant_is_valid() -> None:
     assert errors(make(buyer={"name": "x", "tax_id": BUYER_ID})) == set()
     assert PAPER.startswith("106")
+
+
+def test_repeated_checks_of_one_invoice_object_reuse_the_result() -> None:
+    """The engine and then the plugin validate the same object: the second check is reused,
+    returns an independent copy of the issues, and an equal but distinct invoice is checked
+    on its own."""
+    from fapiao.rules import check_invoice
+    from fapiao.rules import validate as module
+
+    bad = make(line(tax_code="1234567890123456789"))
+    first_totals, first = check_invoice(bad)
+    first.clear()  # a caller mutating its list must not change what others get
+    again_totals, again = check_invoice(bad)
+    assert again_totals is first_totals
+    assert [i.code for i in again] == [i.code for i in validate_invoice(bad)]
+    assert again
+    twin = make(line(tax_code="1234567890123456789"))
+    assert twin is not bad
+    twin_totals, twin_issues = check_invoice(twin)
+    assert twin_totals is not first_totals
+    assert [i.code for i in twin_issues] == [i.code for i in again]
+
+    small = module._RecentChecks(size=2)
+    invoices = [make(), make(), make()]
+    for invoice in invoices:
+        small.put(invoice, None, [])
+    assert small.get(invoices[0]) is None  # evicted, oldest first
+    assert small.get(invoices[2]) == (None, [])

@@ -6,6 +6,8 @@ author fix a file in one go, and lets providers refuse bad input before the netw
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from decimal import Decimal
 
 from fapiao.errors import InvalidInvoice, ValidationIssue
@@ -260,9 +262,56 @@ def _check_totals(totals: InvoiceTotals) -> list[ValidationIssue]:
     return issues
 
 
+class _RecentChecks:
+    """The last few results of :func:`check_invoice`, by invoice object.
+
+    The engine validates an invoice and then hands the same object to a provider plugin,
+    which validates it again before sending (DESIGN: providers call the same validator); the
+    second check is free. Invoices are frozen, and each entry keeps its invoice alive, so an
+    ``id`` cannot be reused while it is cached. Bounded, and locked because sandboxes and the
+    sync client's loop run in other threads.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[
+            int, tuple[Invoice, InvoiceTotals | None, tuple[ValidationIssue, ...]]
+        ] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, invoice: Invoice) -> tuple[InvoiceTotals | None, list[ValidationIssue]] | None:
+        with self._lock:
+            entry = self._entries.get(id(invoice))
+            if entry is None or entry[0] is not invoice:
+                return None
+            self._entries.move_to_end(id(invoice))
+        return entry[1], list(entry[2])
+
+    def put(
+        self, invoice: Invoice, totals: InvoiceTotals | None, issues: list[ValidationIssue]
+    ) -> None:
+        with self._lock:
+            self._entries[id(invoice)] = (invoice, totals, tuple(issues))
+            self._entries.move_to_end(id(invoice))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_recent = _RecentChecks()
+
+
 def check_invoice(invoice: Invoice) -> tuple[InvoiceTotals | None, list[ValidationIssue]]:
     """Totals and every issue in one pass (totals are None only when numbers are too large
     to compute with, which the issues then say)."""
+    cached = _recent.get(invoice)
+    if cached is not None:
+        return cached
+    totals, issues = _check_invoice(invoice)
+    _recent.put(invoice, totals, issues)
+    return totals, issues
+
+
+def _check_invoice(invoice: Invoice) -> tuple[InvoiceTotals | None, list[ValidationIssue]]:
     issues = _check_parties(invoice)
     blocking = check_magnitudes(invoice)
     totals = None if blocking else compute_totals(invoice)
