@@ -1,5 +1,5 @@
 """Shared machinery of provider sandboxes: real servers on loopback, fault injection, signed
-callbacks, invoice numbers and invoice documents (PDF, OFD, XML).
+callbacks, a movable business clock, invoice numbers and invoice documents (PDF, OFD, XML).
 
 A sandbox is usually assembled like this::
 
@@ -27,6 +27,7 @@ from fapiao.sandboxkit.callbacks import (
     CallbackRequest,
     CallbackSender,
 )
+from fapiao.sandboxkit.clock import SandboxClock
 from fapiao.sandboxkit.faults import (
     FAULT_HEADER,
     FaultConfig,
@@ -78,6 +79,7 @@ __all__ = [
     "InvoiceDocumentData",
     "InvoiceNumberGenerator",
     "RunningServer",
+    "SandboxClock",
     "TlsFiles",
     "abort_connection",
     "add_latency",

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,6 +34,7 @@ from fapiao.models import (
     RedReason,
     RedReversalRequest,
 )
+from fapiao.sandboxkit.clock import SandboxClock
 from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
 from fapiao_provider_a.errors_map import CODES
 from fapiao_provider_a.mapping import (
@@ -48,7 +49,7 @@ from fapiao_provider_a.mapping import (
 )
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
 
-__all__ = ["Clock", "PlatformError", "Record", "RedForm", "SandboxState"]
+__all__ = ["PlatformError", "Record", "RedForm", "SandboxState"]
 
 _ISSUE_TO_PLATFORM = {
     "INVALID_TAX_ID": None,  # seller or buyer, decided by the path
@@ -82,19 +83,6 @@ class PlatformError(Exception):
         self.code = code
         self.describe = (entry.describe if entry else code) + (f"：{detail}" if detail else "")
         super().__init__(f"{code} {self.describe}")
-
-
-class Clock:
-    """UTC wall clock with an offset tests can move forward (the 72-hour rule)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
 
 
 @dataclass
@@ -151,7 +139,7 @@ class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.lock = threading.RLock()
-        self.clock = Clock()
+        self.clock = SandboxClock()
         self.records: dict[str, Record] = {}  # by serial
         self.by_order: dict[tuple[str, str], Record] = {}  # (seller tax id, orderNo)
         self.by_number: dict[str, Record] = {}

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fapiao.models import Invoice
 from fapiao.rules import InvoiceTotals
+from fapiao.sandboxkit.clock import SandboxClock
 from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
@@ -44,25 +45,6 @@ class ApiError(Exception):
         self.message = message
         self.sub_code = sub_code
         self.sub_message = sub_message
-
-
-class SandboxClock:
-    """Wall time plus an offset tests can grow (never shrink: time does not go back)."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta()
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return datetime.now(UTC) + self._offset
-
-    def advance(self, delta: timedelta) -> datetime:
-        if delta < timedelta():
-            raise ValueError("the sandbox clock only moves forward")
-        with self._lock:
-            self._offset += delta
-        return self.now()
 
 
 @dataclass
