@@ -24,6 +24,7 @@ from fapiao.models import Document, DocumentFormat
 
 __all__ = [
     "EINVOICE_ROOT",
+    "MEDIA_TYPES",
     "OFD_NAMESPACE",
     "sniff_format",
     "verified_document",
@@ -31,6 +32,12 @@ __all__ = [
 ]
 
 OFD_NAMESPACE = "http://www.ofdspec.org/2016"
+MEDIA_TYPES = {
+    DocumentFormat.PDF: "application/pdf",
+    DocumentFormat.OFD: "application/ofd",
+    DocumentFormat.XML: "application/xml",
+}
+"""What each format is served as (HTTP ``Content-Type``), by our API and the sandboxes alike."""
 EINVOICE_ROOT = "EInvoice"
 
 _MAX_ZIP_ENTRIES = 5000

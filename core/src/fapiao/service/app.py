@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from fapiao import __version__
+from fapiao.documents import MEDIA_TYPES
 from fapiao.errors import CallbackRejected, FapiaoError, InvalidInvoice, NotFound
 from fapiao.models import Delivery, DeliveryResult, DocumentFormat, Invoice, Quota
 from fapiao.rules import issues_from_validation_error, load_json, parse_invoice
@@ -58,11 +59,6 @@ __all__ = ["MEDIA_TYPES", "create_app"]
 
 log = logging.getLogger("fapiao.service")
 
-MEDIA_TYPES = {
-    DocumentFormat.PDF: "application/pdf",
-    DocumentFormat.OFD: "application/ofd",
-    DocumentFormat.XML: "application/xml",
-}
 
 SellerPath = Annotated[str, Path(min_length=6, max_length=20, description="销方税号 / seller")]
 OrderPath = Annotated[str, Path(min_length=1, max_length=64, description="外部订单号 / order id")]

@@ -22,9 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fapiao.documents import MEDIA_TYPES
 from fapiao.errors import FapiaoError
 from fapiao.models import (
     CENT,
+    DocumentFormat,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -431,8 +433,7 @@ class SandboxState:
                 red_confirmation_number=record.red_form_no,
             )
             record.files[fmt] = render(data, fmt)
-        media = {"pdf": "application/pdf", "ofd": "application/ofd", "xml": "application/xml"}[fmt]
-        return record.files[fmt], media
+        return record.files[fmt], MEDIA_TYPES[DocumentFormat(fmt)]
 
     # -- credit line, delivery, use -------------------------------------------------------
     def credit_line(self, merchant: Merchant) -> dict[str, Any]:
