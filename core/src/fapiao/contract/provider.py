@@ -25,12 +25,29 @@ from fapiao.models import (
     Invoice,
     InvoiceStatus,
     IssueResult,
+    Operation,
     Quota,
     RedConfirmation,
     RedReversalRequest,
 )
 
-__all__ = ["Provider"]
+__all__ = ["METHOD_OF_OPERATION", "Provider"]
+
+METHOD_OF_OPERATION: Mapping[Operation, str] = {
+    Operation.ISSUE: "issue",
+    Operation.QUERY: "query",
+    Operation.RED_APPLY: "red_apply",
+    Operation.RED_CONFIRM: "red_confirm",
+    Operation.RED_QUERY: "red_query",
+    Operation.RED_ISSUE: "red_issue",
+    Operation.CANCEL: "cancel",
+    Operation.DOCUMENTS: "fetch_document",
+    Operation.DELIVER: "deliver",
+    Operation.QUOTA: "quota",
+    Operation.CALLBACK: "verify_callback",
+}
+"""The :class:`Provider` method behind each declared operation: tools that check a plugin's
+declarations against what it implements look the method up here."""
 
 
 @runtime_checkable

@@ -58,7 +58,7 @@ from typing import Any
 import pytest
 
 from fapiao.contract.capabilities import Capabilities
-from fapiao.contract.provider import Provider
+from fapiao.contract.provider import METHOD_OF_OPERATION, Provider
 from fapiao.contract.settings import ProviderSettings
 from fapiao.errors import (
     CallbackRejected,
@@ -182,21 +182,6 @@ def service_invoice_for(seller_tax_id: str) -> Invoice:
     return service_invoice(Party(name="销方", tax_id=seller_tax_id))
 
 
-_METHOD_OF = {
-    Operation.ISSUE: "issue",
-    Operation.QUERY: "query",
-    Operation.RED_APPLY: "red_apply",
-    Operation.RED_CONFIRM: "red_confirm",
-    Operation.RED_QUERY: "red_query",
-    Operation.RED_ISSUE: "red_issue",
-    Operation.CANCEL: "cancel",
-    Operation.DOCUMENTS: "fetch_document",
-    Operation.DELIVER: "deliver",
-    Operation.QUOTA: "quota",
-    Operation.CALLBACK: "verify_callback",
-}
-
-
 class ProviderConformance:
     """Subclass as ``TestXxxConformance`` and provide the ``conformance_harness`` fixture."""
 
@@ -267,8 +252,8 @@ class ProviderConformance:
         from fapiao.sdk import ProviderBase
 
         for operation in self._caps(conformance_provider).operations:
-            method = getattr(type(conformance_provider), _METHOD_OF[operation])
-            inherited = getattr(ProviderBase, _METHOD_OF[operation])
+            method = getattr(type(conformance_provider), METHOD_OF_OPERATION[operation])
+            inherited = getattr(ProviderBase, METHOD_OF_OPERATION[operation])
             assert method is not inherited, f"{operation.value} declared but not implemented"
 
     async def test_undeclared_operations_refused_without_network(
@@ -672,7 +657,7 @@ class ProviderConformance:
 
     # -- contract shape (cheap, no sandbox call) ------------------------------------------
     def test_operations_are_coroutines(self, conformance_provider: Provider) -> None:
-        for operation, name in _METHOD_OF.items():
+        for operation, name in METHOD_OF_OPERATION.items():
             method = getattr(conformance_provider, name)
             if operation is Operation.CALLBACK:
                 assert not inspect.iscoroutinefunction(method), "verify_callback is synchronous"

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fapiao.contract.capabilities import Capabilities
-from fapiao.contract.provider import Provider
+from fapiao.contract.provider import METHOD_OF_OPERATION, Provider
 from fapiao.errors import (
     AuthFailed,
     CallbackRejected,
@@ -199,20 +199,6 @@ class _Session:
 
 # -- the checks ------------------------------------------------------------------------------
 
-_METHODS = {
-    Operation.ISSUE: "issue",
-    Operation.QUERY: "query",
-    Operation.RED_APPLY: "red_apply",
-    Operation.RED_CONFIRM: "red_confirm",
-    Operation.RED_QUERY: "red_query",
-    Operation.RED_ISSUE: "red_issue",
-    Operation.CANCEL: "cancel",
-    Operation.DOCUMENTS: "fetch_document",
-    Operation.DELIVER: "deliver",
-    Operation.QUOTA: "quota",
-    Operation.CALLBACK: "verify_callback",
-}
-
 
 async def _declarations(s: _Session) -> Evidence:
     caps = s.caps
@@ -230,7 +216,7 @@ async def _declarations(s: _Session) -> Evidence:
 
     if isinstance(s.provider, ProviderBase):
         for operation in caps.operations:
-            name = _METHODS[operation]
+            name = METHOD_OF_OPERATION[operation]
             if getattr(type(s.provider), name) is getattr(ProviderBase, name):
                 problems.append(f"{operation.value} declared but not implemented")
     if problems:
