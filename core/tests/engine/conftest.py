@@ -37,6 +37,7 @@ from fapiao.models import Environment, Operation, Party
 from fapiao.plugins import LoadedPlugin, PluginRegistry, sandbox_starters
 from fapiao.rules import uscc_check_char
 from fapiao.sdk import ProviderBase
+from fapiao.testing.harness import answer_lifespan, read_body
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -147,22 +148,11 @@ class RecordingProxy:
     # -- the ASGI app -------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         from fapiao.sandboxkit import abort_connection
 
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query_string = scope.get("query_string", b"").decode("latin-1")
         query = dict(parse_qsl(query_string))

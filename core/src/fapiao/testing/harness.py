@@ -29,6 +29,8 @@ __all__ = [
     "CapturedRequest",
     "ConformanceHarness",
     "ProviderFactory",
+    "answer_lifespan",
+    "read_body",
 ]
 
 ProviderFactory = Callable[..., Provider]
@@ -39,6 +41,29 @@ network, and ``callback_url=`` is already set by the plugin to the receiver's UR
 BadInput = Invoice | Callable[[Provider], Awaitable[Any]]
 """An invoice to issue, or a coroutine function run with a provider, that must fail with
 the canonical error code it is keyed by (e.g. ``"INVALID_TAX_ID"``)."""
+
+
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Serve the ASGI lifespan protocol for a bare app that has nothing to start or stop
+    (uvicorn asks; an app that never answers would block its startup)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body of a bare ASGI app (it may come in several messages)."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -70,21 +95,11 @@ class CallbackReceiver:
     # -- the ASGI app ---------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":  # pragma: no cover - websockets are not used
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
+        body = await read_body(receive)
         from urllib.parse import parse_qsl
 
         captured = CapturedRequest(
@@ -92,7 +107,7 @@ class CallbackReceiver:
             path=scope["path"],
             query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
             headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
-            body=b"".join(chunks),
+            body=body,
             received_at=time.time(),
         )
         with self._lock:
