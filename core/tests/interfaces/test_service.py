@@ -218,3 +218,22 @@ async def test_api_token_guards_the_gateway_only(install) -> None:
             assert (await anonymous.get("/metrics")).status_code == 200
             # callbacks are authenticated by the provider's signature, not the token
             assert (await anonymous.post("/callbacks/hz", content=b"x")).status_code == 401
+
+
+async def test_service_connections_have_tcp_nodelay() -> None:
+    """The callback/gateway service must answer keep-alive requests without the ~40 ms
+    Nagle + delayed-ACK stall (its listening socket is created as TCP explicitly)."""
+    import socket
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        sock = send.__self__.transport.get_extra_info("socket")
+        flag = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(flag).encode()})
+
+    async with serve_app(app) as url, httpx.AsyncClient() as http:
+        answer = await http.get(url)
+    assert answer.status_code == 200
+    assert answer.text != "0"

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from fapiao.sandboxkit.tls import TlsFiles, sandbox_tls_files
+from fapiao.transport.listen import bind_listening_socket
 
 __all__ = ["RunningServer", "run_forever", "serve", "server_argument_parser"]
 
@@ -30,19 +31,7 @@ ASGIApp = Callable[..., Any]
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto is TCP, and
-    # accepted connections inherit proto 0 from a plain socket(); without NODELAY every
-    # keep-alive response waits ~40 ms on Nagle + delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
+    return bind_listening_socket(host, port)
 
 
 def _url(scheme: str, host: str, port: int) -> str:

@@ -19,6 +19,8 @@ from typing import Any
 
 import uvicorn
 
+from fapiao.transport.listen import bind_listening_socket
+
 __all__ = ["BoundSocket", "bind", "serve_app", "server_for"]
 
 
@@ -36,14 +38,7 @@ class BoundSocket:
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> BoundSocket:
     """Bind a listening address now (so its URL can be handed out before serving)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
+    sock = bind_listening_socket(host, port)
     return BoundSocket(sock, host, sock.getsockname()[1])
 
 
