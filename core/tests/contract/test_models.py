@@ -125,3 +125,14 @@ def test_status_serialises_money_as_strings() -> None:
     )
     assert json.loads(status.model_dump_json())["total_amount"] == "0.10"
     assert InvoiceState.REVERSED.is_final and not InvoiceState.ISSUED.is_final
+
+
+def test_red_form_status_codes_are_one_national_table() -> None:
+    """Both providers read the tax bureau's 红字确认单 codes from this one table."""
+    from fapiao.models import RED_FORM_STATUS_CODES, RedConfirmationState
+
+    assert sorted(RED_FORM_STATUS_CODES) == [f"{n:02d}" for n in range(1, 11)]
+    assert RED_FORM_STATUS_CODES["07"] is RedConfirmationState.LAPSED
+    assert RED_FORM_STATUS_CODES["10"] is RedConfirmationState.REVOKED
+    with pytest.raises(TypeError):
+        RED_FORM_STATUS_CODES["11"] = RedConfirmationState.PENDING  # type: ignore[index]

@@ -17,7 +17,12 @@ from fapiao.models.enums import (
 )
 from fapiao.models.invoice import Invoice, InvoiceLine, Party
 from fapiao.models.money import CENT, Money, Quantity, Rate, to_decimal
-from fapiao.models.red import RedConfirmation, RedLine, RedReversalRequest
+from fapiao.models.red import (
+    RED_FORM_STATUS_CODES,
+    RedConfirmation,
+    RedLine,
+    RedReversalRequest,
+)
 from fapiao.models.results import (
     CallbackResult,
     Delivery,
@@ -31,6 +36,7 @@ from fapiao.models.results import (
 
 __all__ = [
     "CENT",
+    "RED_FORM_STATUS_CODES",
     "CallbackResult",
     "CanonicalModel",
     "Delivery",

@@ -3,7 +3,9 @@ against a 红字确认单 (red-letter confirmation form)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 
 from pydantic import Field
 
@@ -11,7 +13,7 @@ from fapiao.models.base import ValueModel
 from fapiao.models.enums import RedApplicant, RedConfirmationState, RedReason
 from fapiao.models.money import Money, Quantity
 
-__all__ = ["RedConfirmation", "RedLine", "RedReversalRequest"]
+__all__ = ["RED_FORM_STATUS_CODES", "RedConfirmation", "RedLine", "RedReversalRequest"]
 
 
 class RedLine(ValueModel):
@@ -66,3 +68,21 @@ class RedConfirmation(ValueModel):
     created_at: datetime | None = None
     expires_at: datetime | None = Field(default=None, description="created + 72 h when pending")
     raw_status: str | None = None
+
+
+RED_FORM_STATUS_CODES: Mapping[str, RedConfirmationState] = MappingProxyType(
+    {
+        "01": RedConfirmationState.CONFIRMED,  # 无需确认
+        "02": RedConfirmationState.PENDING,  # 销方录入待购方确认
+        "03": RedConfirmationState.PENDING,  # 购方录入待销方确认
+        "04": RedConfirmationState.CONFIRMED,  # 购销双方已确认
+        "05": RedConfirmationState.REJECTED,  # 作废（销方录入购方否认）
+        "06": RedConfirmationState.REJECTED,  # 作废（购方录入销方否认）
+        "07": RedConfirmationState.LAPSED,  # 作废（超 72 小时未确认）
+        "08": RedConfirmationState.REVOKED,  # 作废（发起方撤销）
+        "09": RedConfirmationState.REVOKED,  # 作废（确认后撤销）
+        "10": RedConfirmationState.REVOKED,  # 作废（异常凭证）: voided by the system, not refused
+    }
+)
+"""The tax bureau's 红字确认单状态 codes (01–10), which every provider passes through; one
+table so that two vendors never disagree on what a code means."""

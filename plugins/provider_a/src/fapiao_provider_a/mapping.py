@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fapiao.models import (
     CENT,
+    RED_FORM_STATUS_CODES,
     Document,
     DocumentFormat,
     ErrorInfo,
@@ -94,16 +95,7 @@ _STATE_OF_STATUS = {
 
 # billStatus of a 红字确认单 (the tax bureau's codes, plus Nuonuo's 15/16).
 _FORM_STATE = {
-    "01": RedConfirmationState.CONFIRMED,  # 无需确认
-    "02": RedConfirmationState.PENDING,  # 销方录入待购方确认
-    "03": RedConfirmationState.PENDING,  # 购方录入待销方确认
-    "04": RedConfirmationState.CONFIRMED,  # 购销双方已确认
-    "05": RedConfirmationState.REJECTED,  # 作废（销方录入购方否认）
-    "06": RedConfirmationState.REJECTED,  # 作废（购方录入销方否认）
-    "07": RedConfirmationState.LAPSED,  # 作废（超72小时未确认）
-    "08": RedConfirmationState.REVOKED,  # 作废（发起方撤销）
-    "09": RedConfirmationState.REVOKED,  # 作废（确认后撤销）
-    "10": RedConfirmationState.REVOKED,  # 作废（异常凭证）
+    **RED_FORM_STATUS_CODES,  # the tax bureau's 01–10
     "15": RedConfirmationState.PENDING,  # 申请中
     "16": RedConfirmationState.REJECTED,  # 申请失败
 }

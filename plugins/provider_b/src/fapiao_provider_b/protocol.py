@@ -7,6 +7,7 @@ material we could read; they follow the platform's naming style (see the README)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Final
@@ -14,6 +15,7 @@ from typing import Any, Final
 import msgspec
 
 from fapiao.models import (
+    RED_FORM_STATUS_CODES,
     DocumentFormat,
     InvoiceKind,
     RedApplicant,
@@ -94,18 +96,7 @@ ENTRY_IDENTITY: Final[dict[RedApplicant, str]] = {
     RedApplicant.BUYER: "02",
 }
 
-CONFIRM_STATE: Final[dict[str, RedConfirmationState]] = {
-    "01": RedConfirmationState.CONFIRMED,  # 无需确认
-    "02": RedConfirmationState.PENDING,  # 销方录入待购方确认
-    "03": RedConfirmationState.PENDING,  # 购方录入待销方确认
-    "04": RedConfirmationState.CONFIRMED,  # 购销双方已确认
-    "05": RedConfirmationState.REJECTED,  # 作废（销方录入购方否认）
-    "06": RedConfirmationState.REJECTED,  # 作废（购方录入销方否认）
-    "07": RedConfirmationState.LAPSED,  # 作废（超 72 小时未确认）
-    "08": RedConfirmationState.REVOKED,  # 作废（发起方已撤销）
-    "09": RedConfirmationState.REVOKED,  # 作废（确认后撤销）
-    "10": RedConfirmationState.REJECTED,  # 作废（异常凭证）
-}
+CONFIRM_STATE: Final[Mapping[str, RedConfirmationState]] = RED_FORM_STATUS_CODES
 """The tax bureau's 红字确认单状态 codes as Baiwang reports them in ``confirmState``."""
 
 FILE_TYPE: Final[dict[DocumentFormat, str]] = {
