@@ -26,7 +26,8 @@ from fapiao.models import (
 )
 
 if TYPE_CHECKING:
-    from fapiao.engine.client import AsyncClient, Client
+    from fapiao.engine.client import AsyncClient
+    from fapiao.engine.sync_client import Client
 
 __version__ = "0.1.0"
 
@@ -58,9 +59,9 @@ def __getattr__(name: str) -> Any:
     """``fapiao.Client``/``fapiao.AsyncClient`` load the engine on first use, so that
     ``import fapiao`` (plugins, the models) stays light."""
     if name in {"Client", "AsyncClient"}:
-        from fapiao.engine import client
+        from fapiao import engine
 
-        value = getattr(client, name)
+        value = getattr(engine, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'fapiao' has no attribute {name!r}")

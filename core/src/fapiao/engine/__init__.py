@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fapiao.engine.batch import BatchProgress, BatchReport, run_batch
-    from fapiao.engine.client import AsyncClient, Client
+    from fapiao.engine.client import AsyncClient
     from fapiao.engine.config import (
         ConfigProblem,
         FapiaoConfig,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from fapiao.engine.outcomes import BatchItem, RedOutcome
     from fapiao.engine.reconcile import ReconcileReport
     from fapiao.engine.secrets import SecretStore
+    from fapiao.engine.sync_client import Client
 
 __all__ = [
     "AsyncClient",
@@ -51,7 +52,7 @@ __all__ = [
 
 _WHERE = {
     "AsyncClient": "client",
-    "Client": "client",
+    "Client": "sync_client",
     "BatchItem": "outcomes",
     "RedOutcome": "outcomes",
     "BatchProgress": "batch",
