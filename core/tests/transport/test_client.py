@@ -167,6 +167,9 @@ async def test_logs_go_through_the_scrubber(provider, make_http, caplog, dead_ur
     scrub_library_logs([secret])  # what the engine does with every configured secret
     http = make_http(provider.url, scrub=scrub)
     caplog.set_level(logging.DEBUG)
+    # the httpx logger's own level too: an in-process CLI run earlier in the session may have
+    # quietened it (the CLI sets chatty libraries to WARNING)
+    caplog.set_level(logging.DEBUG, logger="httpx")
     await http.get(f"/echo/{tax_id}/{secret}?token=tok-123456")
     broken = make_http(dead_url, scrub=scrub, retries=0)
     with pytest.raises(ProviderUnavailable):

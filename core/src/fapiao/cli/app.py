@@ -45,6 +45,7 @@ def emit_json(value: Any) -> None:
     """Print machine-readable output (Decimals already strings via the models)."""
     sys.stdout.write(json.dumps(_jsonable(value), ensure_ascii=False, indent=2, default=str))
     sys.stdout.write("\n")
+    sys.stdout.flush()  # a long-running command (serve) is read through a pipe as it goes
 
 
 def fail(error: FapiaoError | str, *, as_json: bool = False, code: int = 1) -> NoReturn:
