@@ -164,11 +164,18 @@ async def _wait_settled(
         if open_keys:
             await asyncio.sleep(0.05)
     before = len(open_keys)
-    if open_keys:
+    for attempt in range(_RECONCILE_ROUNDS):  # a busy machine may still be issuing: ask again
+        if not open_keys:
+            break
+        if attempt:
+            await asyncio.sleep(0.5)
         await client.reconcile(keys=open_keys)
         records = await client.ledger.get_many(open_keys)
         open_keys = [k for k in open_keys if k in records and records[k].state in _OPEN]
     return before, len(open_keys)
+
+
+_RECONCILE_ROUNDS = 10
 
 
 def _red_request(invoice: Invoice, invoice_number: str) -> RedReversalRequest:
