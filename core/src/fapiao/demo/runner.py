@@ -67,7 +67,9 @@ PROFILES = {"nuonuo": "hangzhou-nuonuo", "baiwang": "beijing-baiwang"}
 """Provider → profile name: one subsidiary in Hangzhou on Nuonuo, one in Beijing on Baiwang."""
 
 _OPEN = frozenset({S.SUBMITTED, S.ISSUING})
-_HAS_INVOICE = frozenset({S.ISSUED, S.PARTIALLY_REVERSED, S.REVERSED})
+_RED_WORKFLOW = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
+# the blue invoice exists (and was issued) in every state after issued
+_HAS_INVOICE = frozenset({S.ISSUED, S.PARTIALLY_REVERSED, S.REVERSED}) | _RED_WORKFLOW
 
 
 @dataclass
@@ -152,15 +154,20 @@ def _fresh_run_dir(out: Path) -> Path:
 
 
 async def _wait_settled(
-    client: AsyncClient, keys: list[RequestKey], within: float
+    client: AsyncClient,
+    keys: list[RequestKey],
+    within: float,
+    open_states: frozenset[S] = frozenset(),
 ) -> tuple[int, int]:
     """Wait for callbacks to settle ``keys``; then reconcile what is still open.
-    Returns (left open before reconciling, still open after)."""
+    Returns (left open before reconciling, still open after). ``open_states`` adds states to
+    wait out (a blue invoice whose red reversal the callback is still finishing)."""
+    waiting = _OPEN | open_states
     deadline = time.monotonic() + within
     open_keys = keys
     while open_keys and time.monotonic() < deadline:
         records = await client.ledger.get_many(open_keys)
-        open_keys = [k for k in open_keys if k in records and records[k].state in _OPEN]
+        open_keys = [k for k in open_keys if k in records and records[k].state in waiting]
         if open_keys:
             await asyncio.sleep(0.05)
     before = len(open_keys)
@@ -171,7 +178,7 @@ async def _wait_settled(
             await asyncio.sleep(0.5)
         await client.reconcile(keys=open_keys)
         records = await client.ledger.get_many(open_keys)
-        open_keys = [k for k in open_keys if k in records and records[k].state in _OPEN]
+        open_keys = [k for k in open_keys if k in records and records[k].state in waiting]
     return before, len(open_keys)
 
 
@@ -352,6 +359,13 @@ async def _scenario(
         )
     if red_keys:
         await _wait_settled(client, red_keys, options.settle_timeout)
+        # the red invoice's callback finishes its blue invoice just after recording the red
+        blue_keys = [
+            RequestKey(sellers[e["provider"]], e["blue_order_id"])
+            for e in reds
+            if "red_order_id" in e
+        ]
+        await _wait_settled(client, blue_keys, options.settle_timeout, _RED_WORKFLOW)
         for entry in reds:
             if "red_order_id" not in entry:
                 continue

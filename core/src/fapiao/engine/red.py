@@ -481,8 +481,6 @@ async def continue_red(
 
 async def finish_blue(client: AsyncClient, red: LedgerRecord, source: str) -> None:
     """The red invoice exists: mark its form issued and the blue (partially) reversed."""
-    from fapiao.rules import compute_totals
-
     if not red.original_order_id:
         return
     blue = await client.ledger.get(RequestKey(red.key.seller_tax_id, red.original_order_id))
@@ -501,26 +499,42 @@ async def finish_blue(client: AsyncClient, red: LedgerRecord, source: str) -> No
                 line_amounts=form.line_amounts,
                 red_order_id=form.red_order_id,
             )
-    try:
-        if blue.state is S.RED_REQUESTED:
-            blue = await client._transition(blue, S.RED_CONFIRMED, source)
-        if blue.state is not S.RED_CONFIRMED:
+    # the red-reverse call may be moving the same blue record at this moment (its own
+    # red_confirmed step): a refused compare-and-set means "re-read and go on", not "done"
+    for _ in range(3):
+        try:
+            await _finish_blue_states(client, blue, red, source)
             return
-        request = RedReversalRequest.model_validate(red.payload)
-        full = request.is_full
-        if not full:
-            reversed_ = await client.ledger.reversed_amounts(blue.key, include_pending=False)
-            total = compute_totals(Invoice.model_validate(blue.payload)).total_amount
-            full = sum(reversed_.values(), Decimal("0.00")) >= total
-        await client._transition(
-            blue,
-            S.REVERSED if full else S.PARTIALLY_REVERSED,
-            source,
-            detail={"red_order_id": red.key.order_id, "red_invoice_number": red.invoice_number},
-        )
-    except InvalidStateTransition:
-        log.info(
-            "blue invoice of red order %s/%s already moved on",
-            mask_tax_id(red.key.seller_tax_id),
-            red.key.order_id,
-        )
+        except InvalidStateTransition:
+            fresh = await client.ledger.get(blue.key)
+            if fresh is None:
+                break
+            blue = fresh
+    log.info(
+        "blue invoice of red order %s/%s already moved on",
+        mask_tax_id(red.key.seller_tax_id),
+        red.key.order_id,
+    )
+
+
+async def _finish_blue_states(
+    client: AsyncClient, blue: LedgerRecord, red: LedgerRecord, source: str
+) -> None:
+    from fapiao.rules import compute_totals
+
+    if blue.state is S.RED_REQUESTED:
+        blue = await client._transition(blue, S.RED_CONFIRMED, source)
+    if blue.state is not S.RED_CONFIRMED:
+        return
+    request = RedReversalRequest.model_validate(red.payload)
+    full = request.is_full
+    if not full:
+        reversed_ = await client.ledger.reversed_amounts(blue.key, include_pending=False)
+        total = compute_totals(Invoice.model_validate(blue.payload)).total_amount
+        full = sum(reversed_.values(), Decimal("0.00")) >= total
+    await client._transition(
+        blue,
+        S.REVERSED if full else S.PARTIALLY_REVERSED,
+        source,
+        detail={"red_order_id": red.key.order_id, "red_invoice_number": red.invoice_number},
+    )
