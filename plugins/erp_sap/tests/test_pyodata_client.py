@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pyodata  # SAP's OData client, a tox test dependency: missing must fail, not skip
 import pytest
+import requests
 
 from fapiao.sandboxkit.server import RunningServer
 from fapiao_erp_sap.simulator import SapSimulator
 
 from .conftest import PASSWORD, USER
-
-pyodata = pytest.importorskip("pyodata")
-requests = pytest.importorskip("requests")
 
 ROOT = "/sap/opu/odata/sap"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import nuonuo  # nuonuo-sdk==0.2.0, a tox test dependency: a missing client must fail, not skip
 import pytest
 
 from fapiao.sandboxkit import RunningServer, serve
@@ -17,8 +18,6 @@ from fapiao_provider_a.sandbox import (
     SandboxConfig,
     create_app,
 )
-
-nuonuo = pytest.importorskip("nuonuo", reason="test dependency nuonuo-sdk==0.2.0 not installed")
 
 
 @pytest.fixture(scope="module")
