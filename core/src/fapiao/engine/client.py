@@ -55,6 +55,7 @@ from typing import Any, TypeVar
 
 import pluggy
 
+from fapiao.contract.operations import spec
 from fapiao.errors import (
     DocumentInvalid,
     DuplicateOrder,
@@ -62,6 +63,7 @@ from fapiao.errors import (
     InvalidInvoice,
     InvalidRequest,
     InvalidStateTransition,
+    NotAccepted,
     NotFound,
     OutcomeUnknown,
     ProviderError,
@@ -103,12 +105,6 @@ log = logging.getLogger("fapiao.engine")
 T = TypeVar("T")
 S = InvoiceState
 
-NOT_ACCEPTED_CODES = frozenset({"PROVIDER_UNAVAILABLE", "RATE_LIMITED", "AUTH_FAILED"})
-"""Refusals that prove the provider did not accept the request: safe to send again."""
-
-RETRIED_CODES = frozenset({"PROVIDER_UNAVAILABLE", "RATE_LIMITED"})
-"""Of those, the ones worth retrying at once with backoff (auth needs a person)."""
-
 HAS_INVOICE_STATES = frozenset(
     {S.ISSUED, S.RED_REQUESTED, S.RED_CONFIRMED, S.PARTIALLY_REVERSED, S.REVERSED}
 )
@@ -116,8 +112,6 @@ HAS_INVOICE_STATES = frozenset(
 
 _FORM_STATES = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
 """Blue-invoice states a provider reports about a 红字确认单 (never a red request's state)."""
-
-_NON_IDEMPOTENT = frozenset({"issue", "red_apply", "red_issue", "red_confirm", "cancel", "deliver"})
 
 
 class AsyncClient:
@@ -265,7 +259,7 @@ class AsyncClient:
         """A plugin that crashes is not a clean refusal: after a send, the outcome is unknown."""
         provider = self.providers.provider_name(profile)
         detail = self.providers.scrub(f"{type(exc).__name__}: {exc}")[:300]
-        if operation in _NON_IDEMPOTENT:
+        if not spec(operation).idempotent:
             return OutcomeUnknown(
                 f"provider plugin {provider} failed during {operation}: {detail}",
                 message_zh=f"服务商插件 {provider} 在 {operation} 时出错，结果未知：{detail}",
@@ -349,40 +343,13 @@ class AsyncClient:
 
     def _check_capabilities(self, profile: str, invoice: Invoice) -> None:
         self._require(profile, Operation.ISSUE)
-        caps = self.providers.capabilities(profile)
-        provider = self.providers.provider_name(profile)
-
-        def refuse(field: str, en: str, zh: str) -> UnsupportedOperation:
-            return UnsupportedOperation(
-                f"{provider}: {en}", message_zh=f"{provider}：{zh}", provider=provider, field=field
-            )
-
-        if invoice.kind not in caps.invoice_kinds:
-            raise refuse(
-                "kind",
-                f"invoice kind {invoice.kind.value} not supported",
-                f"不支持发票种类 {invoice.kind.label_zh}",
-            )
-        if len(invoice.lines) > caps.max_lines_per_invoice:
-            raise refuse(
-                "lines",
-                f"at most {caps.max_lines_per_invoice} lines per invoice, got {len(invoice.lines)}",
-                f"每张发票最多 {caps.max_lines_per_invoice} 行，实为 {len(invoice.lines)} 行",
-            )
-        if len(invoice.order_id) > caps.max_order_id_length:
-            raise refuse(
-                "order_id",
-                f"order ids are at most {caps.max_order_id_length} characters",
-                f"订单号最长 {caps.max_order_id_length} 个字符",
-            )
-        if invoice.special_business is not None and (
-            invoice.special_business not in caps.special_businesses
-        ):
-            raise refuse(
-                "special_business",
-                f"special business {invoice.special_business.value} not supported",
-                f"不支持特定业务 {invoice.special_business.label_zh}",
-            )
+        refusal = self.providers.capabilities(profile).refuse_invoice(
+            invoice,
+            self.providers.provider_name(profile),
+            strict_features=self.providers.profile(profile).settings.strict_features,
+        )
+        if refusal is not None:
+            raise refusal
 
     async def issue(self, invoice: Invoice) -> InvoiceStatus:
         """Issue one blue invoice, exactly once per (seller tax ID, order id).
@@ -486,8 +453,8 @@ class AsyncClient:
                 )
                 return await self._settle(record, source, cause=exc)
             except FapiaoError as exc:
-                if exc.code in NOT_ACCEPTED_CODES:
-                    if exc.code in RETRIED_CODES and attempt < retries:
+                if isinstance(exc, NotAccepted):
+                    if exc.retry_now and attempt < retries:
                         await asyncio.sleep(backoff * 2**attempt)
                         attempt += 1
                         continue
@@ -667,7 +634,7 @@ class AsyncClient:
             except OutcomeUnknown:
                 return status_from_record(await self._record(key))
             except FapiaoError as exc:
-                if exc.code in NOT_ACCEPTED_CODES or exc.code == "PROVIDER_ERROR":
+                if isinstance(exc, NotAccepted | ProviderError):
                     return status_from_record(await self._record(key))
                 current = await self._record(key)
                 if current.state is S.FAILED:

@@ -31,7 +31,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fapiao.errors import FapiaoError, InvalidStateTransition
+from fapiao.errors import (
+    FapiaoError,
+    InvalidStateTransition,
+    OutcomeUnknown,
+    RedReversalNotAllowed,
+)
 from fapiao.masking import mask_tax_id
 from fapiao.models import Invoice, InvoiceState, InvoiceStatus
 
@@ -316,9 +321,9 @@ async def _continue_red(
     try:
         outcome = await continue_red(client, red, source=EventSource.RECONCILE, refresh_form=True)
     except FapiaoError as exc:
-        if exc.code == "OUTCOME_UNKNOWN":
+        if isinstance(exc, OutcomeUnknown):
             report.needs_attention(red, exc.message_en)
-        elif exc.code == "RED_NOT_ALLOWED" and exc.retryable:
+        elif isinstance(exc, RedReversalNotAllowed) and exc.retryable:
             report.unchanged += 1  # waits for another reversal of the same invoice
         else:
             report.error(red, exc)

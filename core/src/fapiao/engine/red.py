@@ -32,6 +32,7 @@ from fapiao.errors import (
     InvalidInvoice,
     InvalidRequest,
     InvalidStateTransition,
+    NotAccepted,
     OutcomeUnknown,
     RedReversalNotAllowed,
     UnsupportedOperation,
@@ -234,7 +235,7 @@ async def _apply_form(
         await client._transition(
             blue, S.ISSUED, EventSource.API, detail={"red_apply_refused": exc.code}
         )
-        if exc.code not in {"PROVIDER_UNAVAILABLE", "RATE_LIMITED", "AUTH_FAILED"}:
+        if not isinstance(exc, NotAccepted):
             await client._transition(red, S.FAILED, EventSource.API, error=exc)
         raise
     await client.ledger.save_red_confirmation(
@@ -377,7 +378,7 @@ async def _issue_red(
     except OutcomeUnknown:
         return await _settle_red(client, red, confirmation, source)
     except FapiaoError as exc:
-        if exc.code in {"PROVIDER_UNAVAILABLE", "RATE_LIMITED", "AUTH_FAILED"}:
+        if isinstance(exc, NotAccepted):
             raise  # nothing issued; reconcile sends it again after the visibility delay
         await client._transition(red, S.FAILED, source, error=exc)
         raise

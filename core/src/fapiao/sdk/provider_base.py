@@ -2,14 +2,24 @@
 
 It sits above the transport layer (it builds the plugin's HTTP client) and below the engine;
 the structural contract itself is ``fapiao.contract.Provider``.
+
+It owns the declaration checks, generically, so plugins don't repeat them: every operation
+method a subclass defines (named in ``fapiao.contract.operations.OPERATIONS``) is wrapped so
+that an undeclared operation is refused with ``UnsupportedOperation`` before the plugin's code
+runs, and an invoice outside the declared kinds and limits is refused before ``issue`` sends
+it (``Capabilities.refuse_invoice``). Operations a subclass does not define are refused by the
+defaults below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from fapiao.contract.capabilities import Capabilities, ProviderInfo
+from fapiao.contract.operations import OPERATIONS, OperationSpec
 from fapiao.contract.settings import ProviderSettings
 from fapiao.errors import UnsupportedOperation
 from fapiao.masking import Scrubber
@@ -33,6 +43,43 @@ __all__ = ["ProviderBase"]
 
 SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
 
+_GUARDED = "__fapiao_guarded__"
+
+
+def _guard(spec: OperationSpec, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` preceded by the declaration checks of its operation."""
+
+    def check(self: ProviderBase[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        caps = self.capabilities
+        refusal = caps.refuse_operation(spec.operation, self.name)
+        if refusal is None and spec.operation is Operation.ISSUE:
+            invoice = args[0] if args else kwargs.get("invoice")
+            if isinstance(invoice, Invoice):
+                refusal = caps.refuse_invoice(
+                    invoice, self.name, strict_features=self.settings.strict_features
+                )
+        if refusal is not None:
+            raise refusal
+
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def guarded_async(self: ProviderBase[Any], *args: Any, **kwargs: Any) -> Any:
+            check(self, args, kwargs)
+            return await method(self, *args, **kwargs)
+
+        guarded: Callable[..., Any] = guarded_async
+    else:
+
+        @functools.wraps(method)
+        def guarded_sync(self: ProviderBase[Any], *args: Any, **kwargs: Any) -> Any:
+            check(self, args, kwargs)
+            return method(self, *args, **kwargs)
+
+        guarded = guarded_sync
+    setattr(guarded, _GUARDED, True)
+    return guarded
+
 
 class ProviderBase(Generic[SettingsT]):
     """Convenience base: holds settings, the shared HTTP client and the scrubber, and
@@ -42,6 +89,13 @@ class ProviderBase(Generic[SettingsT]):
     info: ClassVar[ProviderInfo]
     settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
     default_capabilities: ClassVar[Capabilities]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for spec in OPERATIONS.values():
+            method = cls.__dict__.get(spec.method)
+            if callable(method) and not getattr(method, _GUARDED, False):
+                setattr(cls, spec.method, _guard(spec, method))
 
     def __init__(self, settings: SettingsT, *, http: HttpClientFactory | None = None) -> None:
         self.settings = settings
@@ -63,16 +117,20 @@ class ProviderBase(Generic[SettingsT]):
         return self.default_capabilities
 
     def _unsupported(self, operation: Operation) -> UnsupportedOperation:
+        refusal = self.capabilities.refuse_operation(operation, self.name)
+        if refusal is not None:
+            return refusal
         return UnsupportedOperation(
-            f"provider {self.name!r} does not support {operation.value}",
-            message_zh=f"服务商 {self.name} 不支持操作 {operation.value}",
+            f"provider {self.name!r} declares {operation.value} but does not implement it",
+            message_zh=f"服务商 {self.name} 声明了操作 {operation.value} 但未实现",
             provider=self.name,
         )
 
     def require(self, operation: Operation) -> None:
         """Raise ``UnsupportedOperation`` unless the operation is declared."""
-        if not self.capabilities.supports(operation):
-            raise self._unsupported(operation)
+        refusal = self.capabilities.refuse_operation(operation, self.name)
+        if refusal is not None:
+            raise refusal
 
     async def issue(self, invoice: Invoice) -> IssueResult:
         raise self._unsupported(Operation.ISSUE)
