@@ -13,7 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
-from fapiao.engine.batch import BatchProgress, run_batch, write_csv
+from fapiao.engine.batch import BatchProgress, run_batch
+from fapiao.engine.batch_files import write_csv
 from fapiao.models import Invoice, InvoiceState
 from fapiao.testing.samples import sample_invoices, service_invoice
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from fapiao.engine.states import (
+from fapiao.engine.ledger.states import (
     RANK,
     TRANSITIONS,
     StatusDecision,
