@@ -58,13 +58,17 @@ class Capabilities(ValueModel):
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations
 
-    def refuse_operation(self, operation: Operation, provider: str) -> UnsupportedOperation | None:
+    def refuse_operation(
+        self, operation: Operation, provider: str, *, profile: str | None = None
+    ) -> UnsupportedOperation | None:
         """The refusal of an undeclared operation, or ``None`` when it is declared."""
         if operation in self.operations:
             return None
+        where_en = f" (profile {profile})" if profile else ""
+        where_zh = f"（配置档 {profile}）" if profile else ""
         return UnsupportedOperation(
-            f"provider {provider} does not support {operation.value}",
-            message_zh=f"服务商 {provider} 不支持操作 {operation.value}",
+            f"provider {provider}{where_en} does not support {operation.value}",
+            message_zh=f"服务商 {provider}{where_zh}不支持操作 {operation.value}",
             provider=provider,
         )
 

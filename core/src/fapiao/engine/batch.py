@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fapiao.errors import InvalidInvoice, ValidationIssue
 from fapiao.masking import mask_tax_id
@@ -47,19 +47,18 @@ from .batch_files import (
     relocate,
     scan,
 )
-from .ledger import EventSource, RequestKey
+from .issuance import Issuance
+from .kernel import Kernel
+from .ledger import SENT_UNSETTLED_STATES, EventSource, RequestKey
 from .outcomes import BatchItem
-
-if TYPE_CHECKING:
-    from .client import AsyncClient
-    from .reconcile import ReconcileReport
+from .reconcile import Reconciler, ReconcileReport
 
 __all__ = [
     "BatchProgress",
     "BatchReport",
+    "BatchRunner",
     "InvalidRow",
     "PilotRow",
-    "run_batch",
 ]
 
 _KEEP_ERRORS = 1000  # detailed failures kept in the report (all are counted)
@@ -217,137 +216,147 @@ class _Tracker:
             self.watermark += 1
 
 
-async def run_batch(
-    client: AsyncClient,
-    path: str | Path,
-    *,
-    fmt: Format | None = None,
-    concurrency: int | None = None,
-    pilot: int | None = None,
-    progress: Callable[[BatchProgress], None] | None = None,
-    settle: bool = True,
-    settle_timeout: float | None = None,
-) -> BatchReport:
-    """Issue every invoice of a JSON Lines (``.jsonl``) or CSV (``.csv``) file.
+class BatchRunner:
+    """Runs batch files through issuance; settles what is left in flight by reconciliation."""
 
-    ``concurrency`` bounds requests in flight (each provider profile's limit and rate apply
-    too). ``pilot=N`` issues the first N valid invoices, then stops and returns a
-    reconciliation of orders vs invoices (``report.pilot``) — the go-live practice of
-    checking a few real invoices before the rest. ``progress`` is called after each item.
-    With ``settle`` (default) requests still in flight at the end — asynchronous issuance,
-    unknown outcomes — are reconciled until settled or ``settle_timeout`` seconds (default:
-    long enough for the slowest involved provider's timeout plus visibility delay).
-    Re-running a killed batch finishes it with no duplicate and no loss.
-    """
-    file = Path(path)
-    kind = detect_format(file, fmt)
-    try:
-        sha256, total = await asyncio.to_thread(scan, file, kind)
-    except OSError as exc:
-        raise open_error(file, exc) from None
-    batch_id = f"{kind}:{sha256}"
-    input_path = str(await asyncio.to_thread(file.resolve))
-    report = BatchReport(str(file), kind, batch_id, total=total)
-    saved = await client.ledger.get_batch(batch_id)
-    # a pilot always means the file's first N orders: re-running it shows the same
-    # reconciliation again (recorded outcomes, no provider call); a full run resumes
-    start = min(saved.position, total) if saved is not None and pilot is None else 0
-    if saved is not None and saved.done and pilot is None:
-        report.skipped = total
-        report.complete = True
-        _restore_counts(report, saved.counts)
-        return report
-    report.skipped = start
-    tracker = _Tracker(start)
-    meta: dict[int, FileItem] = {}
-    expected: dict[int, Decimal] = {}  # pilot: index → expected total with tax
-    pending_keys: list[_Pending] = []
-    began = time.monotonic()
-    last_save = began
+    def __init__(self, kernel: Kernel, issuance: Issuance, reconciler: Reconciler) -> None:
+        self.kernel = kernel
+        self.issuance = issuance
+        self.reconciler = reconciler
 
-    async def save(done: bool = False) -> None:
-        await client.ledger.save_batch(
-            batch_id,
-            input_path=input_path,
-            input_sha256=sha256,
-            position=tracker.watermark,
-            counts=_counts(report),
-            done=done,
-        )
+    async def run(
+        self,
+        path: str | Path,
+        *,
+        fmt: Format | None = None,
+        concurrency: int | None = None,
+        pilot: int | None = None,
+        progress: Callable[[BatchProgress], None] | None = None,
+        settle: bool = True,
+        settle_timeout: float | None = None,
+    ) -> BatchReport:
+        """Issue every invoice of a JSON Lines (``.jsonl``) or CSV (``.csv``) file.
 
-    await save()
+        ``concurrency`` bounds requests in flight (each provider profile's limit and rate apply
+        too). ``pilot=N`` issues the first N valid invoices, then stops and returns a
+        reconciliation of orders vs invoices (``report.pilot``) — the go-live practice of
+        checking a few real invoices before the rest. ``progress`` is called after each item.
+        With ``settle`` (default) requests still in flight at the end — asynchronous issuance,
+        unknown outcomes — are reconciled until settled or ``settle_timeout`` seconds (default:
+        long enough for the slowest involved provider's timeout plus visibility delay).
+        Re-running a killed batch finishes it with no duplicate and no loss.
+        """
+        file = Path(path)
+        kind = detect_format(file, fmt)
+        try:
+            sha256, total = await asyncio.to_thread(scan, file, kind)
+        except OSError as exc:
+            raise open_error(file, exc) from None
+        batch_id = f"{kind}:{sha256}"
+        input_path = str(await asyncio.to_thread(file.resolve))
+        report = BatchReport(str(file), kind, batch_id, total=total)
+        saved = await self.kernel.ledger.get_batch(batch_id)
+        # a pilot always means the file's first N orders: re-running it shows the same
+        # reconciliation again (recorded outcomes, no provider call); a full run resumes
+        start = min(saved.position, total) if saved is not None and pilot is None else 0
+        if saved is not None and saved.done and pilot is None:
+            report.skipped = total
+            report.complete = True
+            _restore_counts(report, saved.counts)
+            return report
+        report.skipped = start
+        tracker = _Tracker(start)
+        meta: dict[int, FileItem] = {}
+        expected: dict[int, Decimal] = {}  # pilot: index → expected total with tax
+        pending_keys: list[_Pending] = []
+        began = time.monotonic()
+        last_save = began
 
-    def tick() -> None:
-        if progress is not None:
-            progress(
-                BatchProgress(
-                    total=total,
-                    done=tracker.finished,
-                    issued=report.issued,
-                    pending=report.pending,
-                    failed=report.failed,
-                    invalid=report.invalid,
-                    skipped=report.skipped,
-                    elapsed=time.monotonic() - began,
-                )
+        async def save(done: bool = False) -> None:
+            await self.kernel.ledger.save_batch(
+                batch_id,
+                input_path=input_path,
+                input_sha256=sha256,
+                position=tracker.watermark,
+                counts=_counts(report),
+                done=done,
             )
 
-    def invoices() -> Iterator[Invoice]:
-        wanted = pilot
-        for item in read_items(file, kind, parse=True):
-            if item.ordinal < start:
-                continue
-            if wanted is not None and wanted <= 0:
-                return
-            try:
-                invoice = parse_item(item)
-                if wanted is not None:  # a pilot counts valid invoices only
-                    client._validate(invoice)
-            except InvalidInvoice as exc:
-                _invalid(report, item, relocate(exc.issues, item))
-                tracker.finish(item.ordinal)
-                tick()
-                continue
-            index = yielded[0]
-            yielded[0] += 1
-            meta[index] = item
-            if wanted is not None:
-                wanted -= 1
-                expected[index] = compute_totals(invoice).total_with_tax
-            yield invoice
+        await save()
 
-    yielded = [0]  # how many invoices went to the client: the BatchItem index
-    stream = client._stream(invoices(), concurrency=concurrency, source=EventSource.BATCH)
-    pilot_items: list[tuple[BatchItem, FileItem]] = []
-    async for outcome in stream:
-        item = meta.pop(outcome.index)
-        report.processed += 1
-        unknown = _record(report, outcome, item, pending_keys)
+        def tick() -> None:
+            if progress is not None:
+                progress(
+                    BatchProgress(
+                        total=total,
+                        done=tracker.finished,
+                        issued=report.issued,
+                        pending=report.pending,
+                        failed=report.failed,
+                        invalid=report.invalid,
+                        skipped=report.skipped,
+                        elapsed=time.monotonic() - began,
+                    )
+                )
+
+        def invoices() -> Iterator[Invoice]:
+            wanted = pilot
+            for item in read_items(file, kind, parse=True):
+                if item.ordinal < start:
+                    continue
+                if wanted is not None and wanted <= 0:
+                    return
+                try:
+                    invoice = parse_item(item)
+                    if wanted is not None:  # a pilot counts valid invoices only
+                        self.issuance.validate(invoice)
+                except InvalidInvoice as exc:
+                    _invalid(report, item, relocate(exc.issues, item))
+                    tracker.finish(item.ordinal)
+                    tick()
+                    continue
+                index = yielded[0]
+                yielded[0] += 1
+                meta[index] = item
+                if wanted is not None:
+                    wanted -= 1
+                    expected[index] = compute_totals(invoice).total_with_tax
+                yield invoice
+
+        yielded = [0]  # how many invoices went to the client: the BatchItem index
+        stream = self.issuance.stream(invoices(), concurrency=concurrency, source=EventSource.BATCH)
+        pilot_items: list[tuple[BatchItem, FileItem]] = []
+        async for outcome in stream:
+            item = meta.pop(outcome.index)
+            report.processed += 1
+            unknown = _record(report, outcome, item, pending_keys)
+            if pilot is not None:
+                pilot_items.append((outcome, item))
+            if not unknown:  # an unknown outcome holds the saved position until it is settled
+                tracker.finish(item.ordinal)
+            tick()
+            now = time.monotonic()
+            if now - last_save >= _SAVE_EVERY:
+                last_save = now
+                await save()
+        if settle and pending_keys:
+            report.settled = await _settle(
+                self.kernel, self.reconciler, report, pending_keys, settle_timeout, tracker
+            )
+        if settle and saved is not None:
+            # resuming: what the interrupted run left open (issuing, unknown) is settled too
+            extra = await self.reconciler.run()
+            if report.settled is None:
+                report.settled = extra
+            else:
+                report.settled.settled.update(extra.settled)
+                report.settled.resubmitted.extend(extra.resubmitted)
+        report.complete = tracker.watermark >= total
+        report.elapsed = time.monotonic() - began
+        await save(done=report.complete and pilot is None)
         if pilot is not None:
-            pilot_items.append((outcome, item))
-        if not unknown:  # an unknown outcome holds the saved position until it is settled
-            tracker.finish(item.ordinal)
-        tick()
-        now = time.monotonic()
-        if now - last_save >= _SAVE_EVERY:
-            last_save = now
-            await save()
-    if settle and pending_keys:
-        report.settled = await _settle(client, report, pending_keys, settle_timeout, tracker)
-    if settle and saved is not None:
-        # resuming: what the interrupted run left open (issuing, unknown) is settled too
-        extra = await client.reconcile()
-        if report.settled is None:
-            report.settled = extra
-        else:
-            report.settled.settled.update(extra.settled)
-            report.settled.resubmitted.extend(extra.resubmitted)
-    report.complete = tracker.watermark >= total
-    report.elapsed = time.monotonic() - began
-    await save(done=report.complete and pilot is None)
-    if pilot is not None:
-        report.pilot = await _pilot_rows(client, pilot_items, expected)
-    return report
+            report.pilot = await _pilot_rows(self.kernel, pilot_items, expected)
+        return report
 
 
 def _counts(report: BatchReport) -> dict[str, int]:
@@ -426,27 +435,26 @@ def _record(
 
 
 async def _settle(
-    client: AsyncClient,
+    kernel: Kernel,
+    reconciler: Reconciler,
     report: BatchReport,
     pending_keys: list[_Pending],
     within: float | None,
     tracker: _Tracker,
 ) -> ReconcileReport:
     """Reconcile what is still in flight until it settles (or the time is up)."""
-    from .reconcile import ReconcileReport
-
     entries = {p.key: p for p in pending_keys}
     keys = list(entries)
     timeout = within
     if timeout is None:
-        known = await client.ledger.get_many(keys)
+        known = await kernel.ledger.get_many(keys)
         profiles = {r.provider_profile for r in known.values()} or {""}
-        profiles &= set(client.providers.profiles)
+        profiles &= set(kernel.providers.profiles)
         timeout = (
             5.0
             + max(
-                client.providers.visibility_seconds(p)
-                + client.providers.profile(p).settings.timeout_seconds
+                kernel.providers.visibility_seconds(p)
+                + kernel.providers.profile(p).settings.timeout_seconds
                 for p in profiles
             )
             if profiles
@@ -456,28 +464,24 @@ async def _settle(
     total = ReconcileReport()
     delay = 0.05
     while keys:
-        step = await client.reconcile(keys=keys)
+        step = await reconciler.run(keys=keys)
         total.resubmitted.extend(step.resubmitted)
         total.settled.update(step.settled)
         total.attention.extend(step.attention)
         total.errors = step.errors
-        records = await client.ledger.get_many(keys)
-        keys = [
-            k
-            for k in keys
-            if k in records and records[k].state in {InvoiceState.SUBMITTED, InvoiceState.ISSUING}
-        ]
+        records = await kernel.ledger.get_many(keys)
+        keys = [k for k in keys if k in records and records[k].state in SENT_UNSETTLED_STATES]
         if not keys or time.monotonic() >= deadline:
             break
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 1.0)
-    records = await client.ledger.get_many(list(entries))
+    records = await kernel.ledger.get_many(list(entries))
     report.pending -= len(entries)
     for key, entry in entries.items():
         record = records.get(key)
         if record is None:
             continue
-        if record.state in {InvoiceState.SUBMITTED, InvoiceState.ISSUING}:
+        if record.state in SENT_UNSETTLED_STATES:
             report.pending += 1
             report.pending_orders.append(
                 {
@@ -509,12 +513,12 @@ async def _settle(
 
 
 async def _pilot_rows(
-    client: AsyncClient,
+    kernel: Kernel,
     items: list[tuple[BatchItem, FileItem]],
     expected: dict[int, Decimal],
 ) -> list[PilotRow]:
     keys = [RequestKey(o.seller_tax_id, o.order_id) for o, _ in items]
-    records = await client.ledger.get_many(keys)
+    records = await kernel.ledger.get_many(keys)
     rows = []
     for outcome, item in sorted(items, key=lambda pair: pair[1].ordinal):
         record = records.get(RequestKey(outcome.seller_tax_id, outcome.order_id))
@@ -533,5 +537,3 @@ async def _pilot_rows(
             )
         )
     return rows
-
-

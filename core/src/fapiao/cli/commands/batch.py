@@ -73,7 +73,7 @@ def batch_command(
     log_file: LogFileOption = None,
 ) -> None:
     """Issue a file of invoices (批量开票): streamed, bounded, resumable."""
-    from fapiao.engine.batch import run_batch
+    from fapiao.engine.client import run_batch
 
     setup_logging(log_level, log_file)
 
