@@ -1,6 +1,6 @@
 """Issuing blue invoices exactly once: validate, reserve, send, settle.
 
-Exactly-once, the heart of it (DESIGN §5; docs/architecture.md). The idempotency key is
+Exactly-once, the heart of it (docs/architecture.md §3). The idempotency key is
 seller tax ID + order id.
 
 1. The invoice is checked (``fapiao.rules`` + the ``fapiao_validate_invoice`` hook) and against

@@ -1,4 +1,4 @@
-"""The life cycle of an invoice request (DESIGN §5) as data, so every writer obeys one machine.
+"""The life cycle of an invoice request (docs/architecture.md §3) as data, so every writer obeys one machine.
 
 Two kinds of change reach a record, and they need different rules:
 

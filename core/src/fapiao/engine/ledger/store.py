@@ -1,4 +1,4 @@
-"""The ledger's async API: what the engine calls to make issuance exactly-once (DESIGN §5).
+"""The ledger's async API: what the engine calls to make issuance exactly-once (docs/architecture.md §3).
 
 Every write goes through the group-commit writer (``writer.py``) and returns only after its
 transaction committed, so a state the caller acts on (above all ``submitted``, recorded
