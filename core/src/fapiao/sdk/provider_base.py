@@ -114,9 +114,12 @@ class ProviderBase(PluginBase[SettingsT]):
         refusal = self.capabilities.refuse_operation(operation, self.name)
         if refusal is not None:
             return refusal
+        method, module = OPERATIONS[operation].method, type(self).__module__
         return UnsupportedOperation(
-            f"provider {self.name!r} declares {operation.value} but does not implement it yet",
-            message_zh=f"服务商 {self.name} 声明了操作 {operation.value} 但尚未实现",
+            f"provider {self.name!r} declares {operation.value} but does not implement it yet "
+            f"(write {method} in {module})",
+            message_zh=f"服务商 {self.name} 声明了操作 {operation.value} 但尚未实现"
+            f"（请在 {module} 中编写 {method}）",
             provider=self.name,
         )
 
