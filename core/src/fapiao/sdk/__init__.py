@@ -1,6 +1,7 @@
 """The plugin author's kit: everything a provider or connector plugin imports, from one place.
 
     from fapiao.sdk import Capabilities, Invoice, IssueResult, Operation, ProviderBase, ...
+    from fapiao.sdk import ConnectorBase, MappedDocument, SourceDocument, WriteBack, ...
 
 Why one namespace: a plugin written against ``fapiao.sdk`` keeps working when core moves a
 class between its own modules; everything listed here is the stable surface, pinned by a test
@@ -132,7 +133,10 @@ from fapiao.rules import (
     reversible_lines,
 )
 
-# the base class
+# the base classes
+from fapiao.sdk.connector_base import (
+    ConnectorBase,
+)
 from fapiao.sdk.provider_base import (
     ProviderBase,
 )
@@ -156,6 +160,7 @@ __all__ = [
     "Capabilities",
     "ConfigError",
     "Connector",
+    "ConnectorBase",
     "ConnectorSettings",
     "Delivery",
     "DeliveryChannel",
