@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fapiao.checks import blue, callbacks, declarations, red, refusals, scrubbing
+from fapiao.checks import blue, declarations, red, refusals, security
 from fapiao.checks.check import Check, Runner
 from fapiao.contract.capabilities import Capabilities
 
@@ -19,7 +19,7 @@ CHECKS: tuple[Check, ...] = (
     declarations.declarations,
     declarations.implemented,
     declarations.coroutines,
-    scrubbing.scrub,
+    security.scrub,
     declarations.undeclared_refused,
     blue.quota,
     *blue.ISSUE,
@@ -28,7 +28,7 @@ CHECKS: tuple[Check, ...] = (
     blue.duplicate,
     *blue.DOCUMENTS,
     *blue.DELIVER,
-    callbacks.callbacks,
+    security.callbacks,
     red.red_full,
     red.red_partial,
     red.red_confirm,
@@ -37,7 +37,7 @@ CHECKS: tuple[Check, ...] = (
     refusals.invalid_input_refused,
     refusals.auth_refused,
     refusals.declared_errors,
-    scrubbing.transport_logs_scrubbed,
+    security.transport_logs_scrubbed,
 )
 
 
