@@ -104,7 +104,8 @@ def _suite_test(name: str, checks: tuple[Check, ...]) -> Callable[..., Awaitable
         if len(skipped) == len(runnable):
             pytest.skip("; ".join(skipped))
 
-    test.__name__ = test.__qualname__ = f"test_{name}"
+    test.__name__ = f"test_{name}"
+    test.__qualname__ = f"ProviderConformance.test_{name}"
     test.__doc__ = "; ".join(check.title for check in checks)
     return test
 
