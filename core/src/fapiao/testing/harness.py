@@ -180,7 +180,8 @@ class ConformanceHarness:
     buyer: Party | None = None
     """An entity buyer with a valid tax ID; the kit's default buyer when ``None``."""
     invoices: Sequence[Invoice] = ()
-    """Blue invoices to issue; the kit builds its samples for ``seller`` when empty."""
+    """Blue invoices of the plugin's own, issued and checked next to the everyday mix every
+    check issues for ``seller`` (``fapiao.tools.invoices.invoice_mix``)."""
     callbacks: CallbackReceiver | None = None
     """The receiver the plugin pointed its sandbox's callbacks at (``callback_url``)."""
     advance_clock: Callable[[timedelta], None] | None = None

@@ -1,4 +1,4 @@
-"""Realistic canonical invoices for the conformance suite, built for any sandbox seller.
+"""Realistic canonical invoices for plugin and engine tests, built for any sandbox seller.
 
 Order ids are unique per call (a sandbox may live for a whole test session), amounts are
 exact ``Decimal`` strings and every tax ID carries a correct GB 32100 check character, so

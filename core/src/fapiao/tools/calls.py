@@ -18,7 +18,7 @@ async def settle(
     seller_tax_id: str,
     order_id: str,
     *,
-    within: float,
+    within: float = 10.0,
     first_poll: float = 0.01,
     max_poll: float = 0.2,
 ) -> InvoiceStatus:

@@ -10,12 +10,10 @@ never show.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
-
-from pydantic import SecretBytes, SecretStr
+from typing import Any, Literal
 
 from fapiao.contract.capabilities import Capabilities
 from fapiao.contract.provider import Provider
@@ -27,16 +25,12 @@ from fapiao.testing.harness import CallbackReceiver
 from fapiao.testing.samples import DEFAULT_BUYER
 
 __all__ = [
-    "CLOSED_PORT_URL",
     "Target",
     "config_target",
     "parse_fault_options",
     "sandbox_names",
     "sandbox_target",
 ]
-
-CLOSED_PORT_URL = "http://127.0.0.1:9"
-"""The discard port on loopback: nothing listens, so any request to it fails before sending."""
 
 Source = Literal["sandbox", "config"]
 
@@ -90,24 +84,14 @@ class Target:
         provider: Provider = self.plugin(settings)
         return provider
 
-    def mark_used(self) -> Any:
+    def mark_used(self) -> Callable[[str], None] | None:
         """How to make the buyer use an invoice in this environment, or ``None``."""
         if self.sandbox is None:
             return None
-        return self.sandbox.mark_used or getattr(self.sandbox.admin, "mark_used", None)
-
-    def secret_field(self) -> str | None:
-        """The first secret settings field (a wrong value for it must fail authentication)."""
-        for name, info in type(self.settings).model_fields.items():
-            if _is_secret(info.annotation) and getattr(self.settings, name):
-                return name
-        return None
-
-
-def _is_secret(annotation: Any) -> bool:
-    if annotation in (SecretStr, SecretBytes):
-        return True
-    return any(_is_secret(arg) for arg in get_args(annotation))
+        steer: Callable[[str], None] | None = self.sandbox.mark_used or getattr(
+            self.sandbox.admin, "mark_used", None
+        )
+        return steer
 
 
 def sandbox_names() -> list[str]:
