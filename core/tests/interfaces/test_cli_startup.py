@@ -218,3 +218,26 @@ def test_help_imports_no_plugin_that_cannot_add_a_command(tmp_path: Path) -> Non
     assert done.returncode == 0 and done.stderr == ""
     modules = _imported_by(tmp_path, "--help", pythonpath=plugins)
     assert not _loaded(modules, "stevedore") and "cmdtest_quiet_mod" not in modules
+
+
+def test_a_plugin_whose_commands_fail_does_not_take_the_cli_down(tmp_path: Path) -> None:
+    _install_fake_plugin(
+        tmp_path,
+        "cmdtest_bad",
+        """
+        from fapiao.hookspecs import hookimpl
+
+        class Provider: ...
+
+        @hookimpl
+        def fapiao_register_commands(cli):
+            raise RuntimeError("no [bold]commands[/] today")
+        """,
+    )
+    done = _fapiao(["--help"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "validate" in done.stdout
+    assert (
+        "plugin commands not loaded" in done.stderr and "no [bold]commands[/] today" in done.stderr
+    )
+    assert "Traceback" not in done.stderr

@@ -58,9 +58,13 @@ def add_plugin_commands(cli: typer.Typer) -> None:
         discover()  # registers plugin hook implementations
         get_plugin_manager().hook.fapiao_register_commands(cli=cli)
     except Exception as exc:
+        from rich.markup import escape
+
         from fapiao.cli.output import err_console
 
-        err_console.print(f"[yellow]plugin commands not loaded: {exc}[/]")
+        err_console.print(
+            f"[yellow]插件命令未加载 / plugin commands not loaded: {escape(str(exc))}[/]"
+        )
 
 
 def may_add_commands(module: str) -> bool:
