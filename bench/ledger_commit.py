@@ -1,4 +1,4 @@
-"""Ledger throughput: one commit per transition against group commit (DESIGN §8).
+"""Ledger throughput: one commit per transition against group commit (docs/architecture.md §5).
 
 Each invoice goes through what the engine does to it: reserve (validated), submitted, issued,
 i.e. three ledger writes, each acknowledged only after its commit. Invoices are driven by
@@ -91,7 +91,7 @@ def ledger_variant(url: str, n: int, concurrency: int, name: str, **options: Any
 
 
 def naive_variant(url: str, n: int) -> Result:
-    """DESIGN §8's baseline: plain SQLAlchemy Core, one transaction per state change."""
+    """the baseline of docs/architecture.md §5: plain SQLAlchemy Core, one transaction per state change."""
     engine = create_engine(url)
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":

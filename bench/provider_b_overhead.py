@@ -6,7 +6,7 @@ ratio plugin time / minimal time (target ≤ 1.15). The minimal client is what a
 would write by hand: one token from the password grant, MD5 signing over the sorted
 parameters and the body, one precomputed JSON body per invoice with only the serialNo
 changed; no validation, no canonical models, no error mapping. It runs twice, on httpx's
-default transport and on the aiohttp transport the plugin uses by default (DESIGN §8), so
+default transport and on the aiohttp transport the plugin uses by default (docs/architecture.md §5), so
 the transport's share of the difference is visible. The sandbox runs in its own process by
 default (``--sandbox thread`` puts it in this one, where it shares the interpreter lock with
 the client and every client microsecond shows twice).

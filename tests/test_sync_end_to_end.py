@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from fapiao.contract import SandboxOptions
 from fapiao.engine.client import AsyncClient
 from fapiao.engine.config import load_config
-from fapiao.engine.sync import SyncReport, build_connector, run_sync
+from fapiao.engine.erp_sync import SyncReport, build_connector, run_sync
 from fapiao.plugins import discover
 from fapiao.sandboxkit import serve
 from fapiao_erp_sap.simulator import SapData, SapSimulator, create_app, example_settings

@@ -1,4 +1,4 @@
-"""Checks on downloaded invoice files before they are recorded (DESIGN §6 "Documents").
+"""Checks on downloaded invoice files before they are recorded (docs/domain-rules.md, "Documents").
 
 A provider may hand back an HTML error page with a 200, a truncated download, or the wrong
 format; recording such a file as "the invoice PDF" is worse than failing, because nobody

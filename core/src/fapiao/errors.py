@@ -4,6 +4,16 @@ Every error has a stable ``code`` (safe to switch on, stored in the ledger), a C
 English message for people, ``retryable`` for machines, and the provider's raw code and message
 so nothing the vendor said is lost. Provider plugins map their raw codes onto these classes
 with :func:`error_for_code`; an unmapped code becomes :class:`ProviderError`, never a crash.
+
+Error *categories* live here too, once, as types and class flags, so that no other module keeps
+its own list of codes:
+
+- :class:`NotAccepted` (``ProviderUnavailable``, ``RateLimited``, ``AuthFailed``): proof that
+  the provider did not accept the request, so sending it again is safe;
+- ``retry_now``: worth retrying at once with backoff (unavailable, rate limited; an
+  authentication failure needs a person first);
+- ``client_fault``: the provider answered correctly about the request's content (invalid,
+  duplicate, quota, unsupported…): a healthy answer, not a provider failure, for monitoring.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ __all__ = [
     "InvalidStateTransition",
     "InvalidTaxId",
     "LedgerUnavailable",
+    "NotAccepted",
     "NotFound",
     "OutcomeUnknown",
     "ProviderError",
@@ -73,6 +84,10 @@ class FapiaoError(Exception):
     default_zh: ClassVar[str] = "发票服务错误"
     default_en: ClassVar[str] = "fapiao error"
     default_retryable: ClassVar[bool] = False
+    retry_now: ClassVar[bool] = False
+    """Retry at once with backoff: nothing was accepted and the cause is likely to pass."""
+    client_fault: ClassVar[bool] = False
+    """The provider (or fapiao for it) judged the request itself: a healthy answer."""
 
     def __init__(
         self,
@@ -137,6 +152,7 @@ class InvalidInvoice(FapiaoError):
     code = "INVALID_INVOICE"
     default_zh = "发票数据不合规"
     default_en = "the invoice is invalid"
+    client_fault = True
 
     def __init__(self, issues: Sequence[ValidationIssue], **kwargs: Any) -> None:
         self.issues = tuple(issues)
@@ -159,6 +175,7 @@ class InvalidTaxId(FapiaoError):
     code = "INVALID_TAX_ID"
     default_zh = "纳税人识别号无效"
     default_en = "invalid taxpayer ID"
+    client_fault = True
 
 
 class InvalidRequest(FapiaoError):
@@ -167,40 +184,57 @@ class InvalidRequest(FapiaoError):
     code = "INVALID_REQUEST"
     default_zh = "请求参数有误"
     default_en = "the provider rejected the request as invalid"
+    client_fault = True
 
 
 class QuotaExceeded(FapiaoError):
     code = "QUOTA_EXCEEDED"
     default_zh = "开票额度不足"
     default_en = "invoicing quota (授信额度) exceeded"
+    client_fault = True
 
 
 class DuplicateOrder(FapiaoError):
     code = "DUPLICATE_ORDER"
     default_zh = "订单号重复"
     default_en = "an invoice request with this order id already exists"
+    client_fault = True
 
 
-class AuthFailed(FapiaoError):
+class NotAccepted(FapiaoError):
+    """The provider provably did not accept the request: it may be sent again safely.
+
+    Never raised itself; catch it to treat every such refusal alike (the engine leaves the
+    record ``submitted`` for ``reconcile``, a batch counts it as pending, not failed).
+    """
+
+    code = "NOT_ACCEPTED"
+    default_zh = "服务商未受理请求"
+    default_en = "the provider did not accept the request"
+
+
+class AuthFailed(NotAccepted):
     code = "AUTH_FAILED"
     default_zh = "认证失败（密钥、令牌或签名有误）"
     default_en = "authentication failed (key, token or signature)"
 
 
-class RateLimited(FapiaoError):
+class RateLimited(NotAccepted):
     code = "RATE_LIMITED"
     default_zh = "调用过于频繁，已被限流"
     default_en = "rate limited by the provider"
     default_retryable = True
+    retry_now = True
 
 
-class ProviderUnavailable(FapiaoError):
+class ProviderUnavailable(NotAccepted):
     """The provider could not be reached or failed before accepting the request."""
 
     code = "PROVIDER_UNAVAILABLE"
     default_zh = "服务商暂不可用"
     default_en = "provider unavailable"
     default_retryable = True
+    retry_now = True
 
 
 class OutcomeUnknown(FapiaoError):
@@ -218,6 +252,7 @@ class NotFound(FapiaoError):
     code = "NOT_FOUND"
     default_zh = "未找到"
     default_en = "not found"
+    client_fault = True
 
 
 class UnsupportedOperation(FapiaoError):
@@ -227,12 +262,14 @@ class UnsupportedOperation(FapiaoError):
     code = "UNSUPPORTED"
     default_zh = "该服务商不支持此功能"
     default_en = "this provider does not support the requested feature"
+    client_fault = True
 
 
 class RedReversalNotAllowed(FapiaoError):
     code = "RED_NOT_ALLOWED"
     default_zh = "不允许此红冲"
     default_en = "this red reversal is not allowed"
+    client_fault = True
 
 
 class CallbackRejected(FapiaoError):
@@ -248,12 +285,14 @@ class DocumentInvalid(FapiaoError):
     default_zh = "版式文件校验失败"
     default_en = "the downloaded document failed its checks"
     default_retryable = True
+    client_fault = True
 
 
 class InvalidStateTransition(FapiaoError):
     code = "INVALID_TRANSITION"
     default_zh = "状态转换不允许"
     default_en = "state transition not allowed"
+    client_fault = True
 
 
 class ConfigError(FapiaoError):

@@ -1,8 +1,19 @@
 """pluggy hook specifications: cross-cutting extension points many plugins may implement.
 
-Provider selection is not a hook (it is routing, in config). A plugin exposes hook
-implementations from the module its entry point names (or that module's ``fapiao_hooks``
-object); discovery registers them with the plugin manager.
+Provider selection is not a hook (it is routing, in config). Hook implementations are
+functions (or methods) marked with ``fapiao.sdk.hookimpl`` and named after a spec below;
+discovery (``fapiao.plugins.discover``) registers them with the plugin manager from:
+
+* a **hooks-only plugin**: an entry point in the group ``fapiao.hooks`` naming a module or an
+  object that holds them, e.g. ``[project.entry-points."fapiao.hooks"] s3_archive =
+  "fapiao_s3_archive"`` for an archive to object storage (``fapiao_archive_invoice``);
+* a provider or connector plugin: the module of the class its entry point names (or that
+  module's ``fapiao_hooks`` object).
+
+A hook name that matches no spec here, a signature that does not match its spec, or a hooks
+entry point holding no implementation makes the plugin broken (``fapiao plugins`` shows why)
+rather than silently never called. Observer hooks run after the fact and must not raise
+(the engine logs and ignores a failing one).
 """
 
 from __future__ import annotations

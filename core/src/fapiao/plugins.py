@@ -1,8 +1,14 @@
-"""Plugin discovery with stevedore: providers and connectors from entry points.
+"""Plugin discovery with stevedore: providers, connectors and hook plugins from entry points.
 
-A plugin that fails to import is recorded with its error and never breaks the others;
-``fapiao plugins`` shows it as broken. Loading a plugin also registers its hook
-implementations with the shared pluggy manager (the same entry point serves both).
+Three groups: ``fapiao.providers`` and ``fapiao.connectors`` name a class; loading one also
+registers the hook implementations of its module (or of its ``fapiao_hooks`` object) with the
+shared pluggy manager. ``fapiao.hooks`` names a module or object that holds hook
+implementations and nothing else, so a plugin that only extends (archives invoices to object
+storage, adds a CLI command, a company's own validation rule) installs like any other.
+
+A plugin that fails to import, or whose hooks pluggy refuses (a wrong signature, a hook name
+fapiao does not define), is recorded with its error and never breaks the others;
+``fapiao plugins`` shows it as broken.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from fapiao.errors import ConfigError
 
 __all__ = [
     "CONNECTOR_GROUP",
+    "HOOKS_GROUP",
     "PROVIDER_GROUP",
     "BrokenPlugin",
     "LoadedPlugin",
@@ -33,7 +40,13 @@ __all__ = [
 
 PROVIDER_GROUP = "fapiao.providers"
 CONNECTOR_GROUP = "fapiao.connectors"
-Kind = Literal["provider", "connector"]
+HOOKS_GROUP = "fapiao.hooks"
+Kind = Literal["provider", "connector", "hooks"]
+_GROUPS: dict[Kind, str] = {
+    "provider": PROVIDER_GROUP,
+    "connector": CONNECTOR_GROUP,
+    "hooks": HOOKS_GROUP,
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,8 @@ class LoadedPlugin:
     obj: Any
     distribution: str | None
     version: str | None
+    hooks: tuple[str, ...] = ()
+    """The hooks it implements (``fapiao_archive_invoice``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,12 @@ class BrokenPlugin:
 class PluginRegistry:
     providers: dict[str, LoadedPlugin] = field(default_factory=dict)
     connectors: dict[str, LoadedPlugin] = field(default_factory=dict)
+    hooks: dict[str, LoadedPlugin] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
+
+    def table(self, kind: Kind) -> dict[str, LoadedPlugin]:
+        """The loaded plugins of one kind, by entry-point name."""
+        return {"provider": self.providers, "connector": self.connectors, "hooks": self.hooks}[kind]
 
     def provider_class(self, name: str) -> Any:
         return self._get(self.providers, "provider", name).obj
@@ -98,7 +118,7 @@ def _entry_point_owners() -> dict[tuple[str, str, str], tuple[str, str]]:
     owners: dict[tuple[str, str, str], tuple[str, str]] = {}
     for dist in md.distributions():
         for ep in dist.entry_points:
-            if ep.group in (PROVIDER_GROUP, CONNECTOR_GROUP):
+            if ep.group in _GROUPS.values():
                 owners[(ep.group, ep.name, ep.value)] = (dist.metadata["Name"], dist.version)
     return owners
 
@@ -111,33 +131,78 @@ def _dist_of(ep: md.EntryPoint) -> tuple[str | None, str | None]:
     return owner if owner is not None else (None, None)
 
 
-def _register_hooks(pm: pluggy.PluginManager, obj: Any) -> None:
+def _hook_target(kind: Kind, obj: Any) -> Any:
+    """What holds a plugin's hook implementations: a hooks entry point names it; a provider or
+    connector keeps them in its module (or in that module's ``fapiao_hooks`` object)."""
+    if kind == "hooks":
+        return obj
     target = getattr(obj, "fapiao_hooks", None)
     if target is None:
         module_name = getattr(obj, "__module__", None)
         target = sys.modules.get(module_name) if module_name else None
-    if target is not None and not pm.is_registered(target):
-        pm.register(target)
+    return target
 
 
-def _load_group(group: str, kind: Kind, registry: PluginRegistry, pm: pluggy.PluginManager) -> None:
+def _unknown_hooks(pm: pluggy.PluginManager, target: Any) -> list[str]:
+    """Hook implementations of ``target`` naming no fapiao hook (a typo would never be called)."""
+    return sorted(
+        caller.name
+        for caller in pm.get_hookcallers(target) or []
+        if not caller.has_spec()
+        and any(impl.plugin is target and not impl.optionalhook for impl in caller.get_hookimpls())
+    )
+
+
+def _register_hooks(pm: pluggy.PluginManager, kind: Kind, obj: Any) -> tuple[str, ...]:
+    """Register the plugin's hook implementations; the names of the hooks it implements.
+
+    Raises (and registers nothing) when pluggy refuses them, when one names no fapiao hook, or
+    when a hooks entry point holds none at all."""
+    target = _hook_target(kind, obj)
+    if target is None:
+        return ()
+    if not pm.is_registered(target):
+        try:
+            pm.register(target)
+        except Exception:
+            if pm.is_registered(target):  # pluggy keeps what it took before refusing one hook
+                pm.unregister(target)
+            raise
+        unknown = _unknown_hooks(pm, target)
+        if unknown:
+            pm.unregister(target)
+            known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("fapiao_")))
+            raise ConfigError(
+                f"unknown hook(s) {', '.join(unknown)}; fapiao's hooks: {known}",
+                message_zh=f"未知的钩子 {'、'.join(unknown)}；fapiao 的钩子有：{known}",
+            )
+    implemented = tuple(sorted(caller.name for caller in pm.get_hookcallers(target) or []))
+    if kind == "hooks" and not implemented:
+        pm.unregister(target)
+        raise ConfigError(
+            f"{obj!r} holds no fapiao hook implementation (functions marked @hookimpl)",
+            message_zh=f"{obj!r} 中没有 fapiao 钩子实现（以 @hookimpl 标记的函数）",
+        )
+    return implemented
+
+
+def _load_group(kind: Kind, registry: PluginRegistry, pm: pluggy.PluginManager) -> None:
     failures: list[tuple[md.EntryPoint, BaseException]] = []
 
     def on_failure(_manager: Any, ep: md.EntryPoint, exc: BaseException) -> None:
         failures.append((ep, exc))
 
     manager = ExtensionManager(
-        namespace=group,
+        namespace=_GROUPS[kind],
         invoke_on_load=False,
         on_load_failure_callback=on_failure,
     )
-    table = registry.providers if kind == "provider" else registry.connectors
+    table = registry.table(kind)
     for ext in manager:
         dist_name, version = _dist_of(ext.entry_point)
-        table[ext.name] = LoadedPlugin(kind, ext.name, ext.plugin, dist_name, version)
         try:
-            _register_hooks(pm, ext.plugin)
-        except Exception as exc:  # a bad hookimpl signature must not break discovery
+            hooks = _register_hooks(pm, kind, ext.plugin)
+        except Exception as exc:  # a bad hookimpl must not break discovery
             registry.broken.append(
                 BrokenPlugin(
                     kind,
@@ -148,6 +213,10 @@ def _load_group(group: str, kind: Kind, registry: PluginRegistry, pm: pluggy.Plu
                     traceback.format_exc(),
                 )
             )
+            if kind == "hooks":
+                continue  # nothing else to use: a provider or connector class stays usable
+            hooks = ()
+        table[ext.name] = LoadedPlugin(kind, ext.name, ext.plugin, dist_name, version, hooks)
     for ep, failure in failures:
         dist_name, _ = _dist_of(ep)
         registry.broken.append(
@@ -163,11 +232,12 @@ def _load_group(group: str, kind: Kind, registry: PluginRegistry, pm: pluggy.Plu
 
 
 def discover() -> PluginRegistry:
-    """Load every installed provider and connector plugin (cheap: classes, not instances)."""
+    """Load every installed provider, connector and hook plugin (cheap: classes, not
+    instances) and register their hook implementations."""
     registry = PluginRegistry()
     pm = get_plugin_manager()
-    _load_group(PROVIDER_GROUP, "provider", registry, pm)
-    _load_group(CONNECTOR_GROUP, "connector", registry, pm)
+    for kind in _GROUPS:
+        _load_group(kind, registry, pm)
     return registry
 
 

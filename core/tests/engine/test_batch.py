@@ -13,7 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
-from fapiao.engine.batch import BatchProgress, run_batch, write_csv
+from fapiao.engine.batch import BatchProgress
+from fapiao.engine.batch_files import write_csv
+from fapiao.engine.client import run_batch
 from fapiao.models import Invoice, InvoiceState
 from fapiao.testing.samples import sample_invoices, service_invoice
 
@@ -118,7 +120,7 @@ async def test_csv_batch_and_pilot(engine_env, tmp_path: Path) -> None:
 RUNNER = textwrap.dedent(
     """
     import asyncio, sys
-    from fapiao.engine.batch import run_batch
+    from fapiao.engine.client import run_batch
     from fapiao.engine.client import AsyncClient
 
     async def main():

@@ -88,7 +88,7 @@ async def test_duplicate_and_reordered_callbacks_apply_once(engine_env, callback
                 await client.query(v.seller_tax_id, invoices[0].order_id, refresh=False)
             ).model_copy(update={"state": InvoiceState.ISSUING})
             record = await client.record(v.seller_tax_id, invoices[0].order_id)
-            after = await client._apply(record, stale, "poll")
+            after = await client.kernel.apply(record, stale, "poll")
             assert after.state is InvoiceState.ISSUED
     finally:
         v.sandbox.set_faults({})

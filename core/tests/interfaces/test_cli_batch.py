@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 
-from fapiao.engine.batch import write_csv
+from fapiao.engine.batch_files import write_csv
 
 
 def _issued(inst) -> int:  # type: ignore[no-untyped-def]

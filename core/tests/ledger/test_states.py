@@ -1,4 +1,4 @@
-"""The state machine of DESIGN §5: explicit transitions and monotonic status reports."""
+"""The state machine (docs/architecture.md §3): explicit transitions and monotonic status reports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from fapiao.engine.states import (
+from fapiao.engine.ledger.states import (
     RANK,
     TRANSITIONS,
     StatusDecision,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from fapiao.contract.operations import OPERATIONS
 from fapiao.errors import ConfigError
 from fapiao.rules import is_valid_uscc
 from fapiao.tools.scaffold import generate, plugin_names
@@ -67,3 +70,25 @@ def test_fault_options_are_checked() -> None:
         parse_fault_options(["bogus=1"])
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_fault_options(["error_5xx_rate"])
+
+
+def test_generated_provider_defines_exactly_its_declared_operations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The base refuses undeclared operations, so the scaffold has neither stubs for them nor
+    # require() calls; each declared one has a stub raising ProviderBase.not_implemented.
+    root = generate("acme_ops", tmp_path).root
+    source = (root / "src/fapiao_provider_acme_ops/provider.py").read_text(encoding="utf-8")
+    assert "require(" not in source
+    monkeypatch.syspath_prepend(str(root / "src"))
+    module = importlib.import_module("fapiao_provider_acme_ops.provider")
+    try:
+        provider_class = module.AcmeOpsProvider
+        declared = {OPERATIONS[op].method for op in provider_class.default_capabilities.operations}
+        defined = {
+            spec.method for spec in OPERATIONS.values() if spec.method in vars(provider_class)
+        }
+        assert defined == declared
+    finally:
+        for name in [n for n in sys.modules if n.startswith("fapiao_provider_acme_ops")]:
+            del sys.modules[name]

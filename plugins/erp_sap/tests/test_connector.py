@@ -8,10 +8,17 @@ from decimal import Decimal
 
 import pytest
 
-from fapiao.contract import Connector, SourceDocument, WriteBack
-from fapiao.errors import AuthFailed, InvalidInvoice
-from fapiao.models import InvoiceState, RedReason
 from fapiao.sandboxkit.server import RunningServer
+from fapiao.sdk import (
+    AuthFailed,
+    ConfigError,
+    Connector,
+    InvalidInvoice,
+    InvoiceState,
+    RedReason,
+    SourceDocument,
+    WriteBack,
+)
 from fapiao_erp_sap import SapConnector, SapSettings
 from fapiao_erp_sap.cursor import BillingCursor
 from fapiao_erp_sap.simulator import SapSimulator, example_settings
@@ -204,3 +211,27 @@ async def test_wrong_credentials_raise_auth_failed_and_secrets_stay_out(
         assert "Wrong-Secret-42" not in str(excinfo.value)
         assert connector.scrub("basic FAPIAO_COMM:Wrong-Secret-42") == "basic FAPIAO_COMM:***"
     assert "Wrong-Secret-42" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("auth", "cleared", "named"),
+    [
+        ("basic", {"password": None}, "connectors.sap.password"),
+        ("oauth", {"client_id": None}, "connectors.sap.token_url, connectors.sap.client_id"),
+    ],
+)
+def test_incomplete_log_on_is_a_bilingual_config_error_even_unvalidated(
+    settings: SapSettings, auth: str, cleared: dict[str, None], named: str
+) -> None:
+    # The validator refuses these settings; model_construct skips it, as a careless caller
+    # might, and the connector still refuses with a ConfigError naming the setting (an assert
+    # would vanish under python -O and fail later with a TypeError).
+    values = {**dict(settings), "auth": auth, **cleared}
+    with pytest.raises(ValueError, match=f"auth '{auth}' needs"):
+        SapSettings.model_validate(values)
+    with pytest.raises(ConfigError) as excinfo:
+        SapConnector(SapSettings.model_construct(**values))
+    error = excinfo.value
+    assert named in error.message_en and named in error.message_zh
+    assert "认证方式" in error.message_zh
+    assert error.field == named.split(", ")[0]

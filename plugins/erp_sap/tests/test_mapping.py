@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from fapiao.contract import SourceDocument
-from fapiao.errors import ConfigError, InvalidInvoice
-from fapiao.models import InvoiceKind, RedReason
+from fapiao.sdk import ConfigError, InvalidInvoice, InvoiceKind, RedReason, SourceDocument
 from fapiao_erp_sap.mapping import ENRICHMENT_KEY, BillingDocumentMapper
 from fapiao_erp_sap.materials import MappingTable
 from fapiao_erp_sap.settings import SapSettings

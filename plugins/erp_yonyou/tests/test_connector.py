@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fapiao.contract import Connector, WriteBack
-from fapiao.errors import AuthFailed
-from fapiao.models import InvoiceState
+from fapiao.sdk import AuthFailed, Connector, InvoiceState, WriteBack
 from fapiao_erp_yonyou import YonyouConnector
 from fapiao_erp_yonyou.simulator import YonyouSimulator
 

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from fapiao.errors import CallbackRejected
 from fapiao.sandboxkit import serve
+from fapiao.sdk import CallbackRejected
 from fapiao_erp_yonyou import parse_event
 from fapiao_erp_yonyou.signing import EventEnvelopeError, decrypt_event
 

@@ -7,10 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from fapiao.contract import SourceDocument
-from fapiao.errors import InvalidInvoice
-from fapiao.models import InvoiceKind, RedReason, TaxTreatment
-from fapiao.rules import ensure_valid
+from fapiao.sdk import (
+    InvalidInvoice,
+    InvoiceKind,
+    RedReason,
+    SourceDocument,
+    TaxTreatment,
+    ensure_valid,
+)
 from fapiao_erp_yonyou.mapping import DocumentMapper
 from fapiao_erp_yonyou.simulator.data import red_invoice_for, sample_invoices
 

@@ -55,7 +55,8 @@ BUILTINS: tuple[Builtin, ...] = (
     Builtin(
         "plugins",
         f"{_C}.plugins:plugins_command",
-        "List installed provider and connector plugins (列出已安装插件), broken ones included.",
+        "List installed provider, connector and hook plugins (列出已安装插件), broken ones "
+        "included.",
     ),
     Builtin(
         "query",

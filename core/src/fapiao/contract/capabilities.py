@@ -2,7 +2,10 @@
 
 The engine and the conformance kit read these declarations: an operation that is not
 declared is refused with ``UnsupportedOperation`` before any network call, and the
-comparison report's capability matrix is generated from them.
+comparison report's capability matrix is generated from them. The checks of an invoice
+against the declared kinds, special businesses and limits live here, once
+(:meth:`Capabilities.refuse_invoice`): the engine runs them before it records a request, the
+plugin base class before a plugin sends one; plugins keep only their vendor's own checks.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from fapiao.errors import UnsupportedOperation
 from fapiao.models.base import ValueModel
 from fapiao.models.enums import (
     DeliveryChannel,
@@ -19,6 +23,7 @@ from fapiao.models.enums import (
     Operation,
     SpecialBusiness,
 )
+from fapiao.models.invoice import Invoice
 
 __all__ = ["Capabilities", "ProviderInfo"]
 
@@ -35,9 +40,6 @@ class Capabilities(ValueModel):
         description="callback: the provider pushes status; polling: only queries"
     )
     red_partial: bool = Field(default=False, description="partial red reversal supported")
-    red_confirmation_by_buyer: bool = Field(
-        default=True, description="a buyer-raised 红字确认单 can be confirmed through this API"
-    )
     documents_inline: bool = Field(
         default=False, description="documents come as bytes in the response, not by URL"
     )
@@ -52,15 +54,66 @@ class Capabilities(ValueModel):
         description="after an accepted issue request, how long a query by order id may still "
         "answer 'not found'; only after this may an unseen order be resubmitted",
     )
-    idempotent_operations: frozenset[Operation] = Field(
-        default=frozenset(
-            {Operation.QUERY, Operation.RED_QUERY, Operation.DOCUMENTS, Operation.QUOTA}
-        ),
-        description="operations safe to retry blindly at the transport level",
-    )
 
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations
+
+    def refuse_operation(
+        self, operation: Operation, provider: str, *, profile: str | None = None
+    ) -> UnsupportedOperation | None:
+        """The refusal of an undeclared operation, or ``None`` when it is declared."""
+        if operation in self.operations:
+            return None
+        where_en = f" (profile {profile})" if profile else ""
+        where_zh = f"（配置档 {profile}）" if profile else ""
+        return UnsupportedOperation(
+            f"provider {provider}{where_en} does not support {operation.value}",
+            message_zh=f"服务商 {provider}{where_zh}不支持操作 {operation.value}",
+            provider=provider,
+        )
+
+    def refuse_invoice(
+        self, invoice: Invoice, provider: str, *, strict_features: bool = True
+    ) -> UnsupportedOperation | None:
+        """The first declared limit ``invoice`` breaks (kind, special business, lines, order
+        id length), as the refusal to raise before anything is recorded or sent; ``None``
+        when the provider can take it. Without ``strict_features`` (a profile setting) a
+        special business the provider cannot honour is left for the plugin to drop."""
+
+        def refuse(field: str, en: str, zh: str) -> UnsupportedOperation:
+            return UnsupportedOperation(
+                f"{provider}: {en}", message_zh=f"{provider}：{zh}", provider=provider, field=field
+            )
+
+        if invoice.kind not in self.invoice_kinds:
+            return refuse(
+                "kind",
+                f"invoice kind {invoice.kind.value} not supported",
+                f"不支持发票种类 {invoice.kind.label_zh}",
+            )
+        if (
+            strict_features
+            and invoice.special_business is not None
+            and invoice.special_business not in self.special_businesses
+        ):
+            return refuse(
+                "special_business",
+                f"special business {invoice.special_business.value} not supported",
+                f"不支持特定业务 {invoice.special_business.label_zh}",
+            )
+        if len(invoice.lines) > self.max_lines_per_invoice:
+            return refuse(
+                "lines",
+                f"at most {self.max_lines_per_invoice} lines per invoice, got {len(invoice.lines)}",
+                f"每张发票最多 {self.max_lines_per_invoice} 行，实为 {len(invoice.lines)} 行",
+            )
+        if len(invoice.order_id) > self.max_order_id_length:
+            return refuse(
+                "order_id",
+                f"order ids are at most {self.max_order_id_length} characters",
+                f"订单号最长 {self.max_order_id_length} 个字符",
+            )
+        return None
 
 
 class ProviderInfo(ValueModel):

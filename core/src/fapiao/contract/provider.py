@@ -6,7 +6,8 @@ issues hundreds of invoices concurrently over one connection pool. Synchronous c
 
 :class:`Provider` is the structural protocol the engine types against; plugins usually
 subclass ``fapiao.sdk.ProviderBase``, which refuses every undeclared operation with
-``UnsupportedOperation`` and wires in the shared transport.
+``UnsupportedOperation`` and wires in the shared transport. What each method is (idempotent
+or not, how to probe it) is in the operations table, ``fapiao.contract.operations``.
 """
 
 from __future__ import annotations
@@ -25,29 +26,12 @@ from fapiao.models import (
     Invoice,
     InvoiceStatus,
     IssueResult,
-    Operation,
     Quota,
     RedConfirmation,
     RedReversalRequest,
 )
 
-__all__ = ["METHOD_OF_OPERATION", "Provider"]
-
-METHOD_OF_OPERATION: Mapping[Operation, str] = {
-    Operation.ISSUE: "issue",
-    Operation.QUERY: "query",
-    Operation.RED_APPLY: "red_apply",
-    Operation.RED_CONFIRM: "red_confirm",
-    Operation.RED_QUERY: "red_query",
-    Operation.RED_ISSUE: "red_issue",
-    Operation.CANCEL: "cancel",
-    Operation.DOCUMENTS: "fetch_document",
-    Operation.DELIVER: "deliver",
-    Operation.QUOTA: "quota",
-    Operation.CALLBACK: "verify_callback",
-}
-"""The :class:`Provider` method behind each declared operation: tools that check a plugin's
-declarations against what it implements look the method up here."""
+__all__ = ["Provider"]
 
 
 @runtime_checkable

@@ -283,7 +283,7 @@ async def _scenario(
     timer: _CallTimer,
     service_url: str,
 ) -> DemoReport:
-    from fapiao.engine.batch import run_batch
+    from fapiao.engine.client import run_batch
     from fapiao.engine.ledger import RequestKey
 
     say = options.say

@@ -1,10 +1,11 @@
-"""The issuance engine: the durable ledger, the state machine, routing and the client.
+"""The issuance engine: config and routing, secrets, the durable ledger (with its state
+machine), the kernel and the workflows over it, and the client facade.
 
 Everything here sits above the transport and the provider contract; plugins never import it.
+docs/architecture.md shows its layout and where a change goes.
 
-The public names below are imported lazily (module ``__getattr__``): the ledger's modules
-import ``fapiao.engine.states`` while this package is initialising, and a CLI command that
-only needs the config must not pay for SQLAlchemy.
+The public names below are imported lazily (module ``__getattr__``): a CLI command that only
+needs the config must not pay for SQLAlchemy.
 
     from fapiao.engine import AsyncClient, load_config, check_config, run_batch
 """
@@ -15,8 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fapiao.engine.batch import BatchProgress, BatchReport, run_batch
-    from fapiao.engine.client import AsyncClient
+    from fapiao.engine.batch import BatchProgress, BatchReport
+    from fapiao.engine.client import AsyncClient, run_batch
     from fapiao.engine.config import (
         ConfigProblem,
         FapiaoConfig,
@@ -57,7 +58,7 @@ _WHERE = {
     "RedOutcome": "outcomes",
     "BatchProgress": "batch",
     "BatchReport": "batch",
-    "run_batch": "batch",
+    "run_batch": "client",
     "ConfigProblem": "config",
     "FapiaoConfig": "config",
     "check_config": "config",

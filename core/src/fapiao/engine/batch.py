@@ -17,94 +17,50 @@ Why it is built this way:
 - **Bad rows don't stop a batch.** An invalid row is reported with its line number and the
   field path (``line 7: lines[1].tax_rate``) and skipped.
 
-CSV layout (one row per invoice line; consecutive rows with the same ``order_id`` form one
-invoice; invoice-level columns are read from the group's first row and may be repeated or
-left empty on the following rows): see :data:`CSV_INVOICE_COLUMNS`,
-:data:`CSV_PARTY_COLUMNS` and :data:`CSV_LINE_COLUMNS`, documented in docs/config.md.
+The file formats (JSON Lines, the CSV layout documented in docs/config.md) are read and
+written by ``batch_files.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import hashlib
-import io
 import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from fapiao.errors import InvalidInvoice, InvalidRequest, ValidationIssue
+from fapiao.errors import InvalidInvoice, ValidationIssue
 from fapiao.masking import mask_tax_id
 from fapiao.models import Invoice, InvoiceState
 from fapiao.rules import compute_totals
 
-from .ledger import EventSource, RequestKey
+from .batch_files import (
+    FileItem,
+    Format,
+    detect_format,
+    open_error,
+    parse_item,
+    read_items,
+    relocate,
+    scan,
+)
+from .issuance import Issuance
+from .kernel import Kernel
+from .ledger import SENT_UNSETTLED_STATES, EventSource, RequestKey
 from .outcomes import BatchItem
-
-if TYPE_CHECKING:
-    from .client import AsyncClient
-    from .reconcile import ReconcileReport
+from .reconcile import Reconciler, ReconcileReport
 
 __all__ = [
-    "CSV_COLUMNS",
-    "CSV_INVOICE_COLUMNS",
-    "CSV_LINE_COLUMNS",
-    "CSV_PARTY_COLUMNS",
     "BatchProgress",
     "BatchReport",
+    "BatchRunner",
     "InvalidRow",
     "PilotRow",
-    "run_batch",
-    "write_csv",
 ]
 
-Format = Literal["jsonl", "csv"]
-
-CSV_INVOICE_COLUMNS = (
-    "order_id",
-    "kind",
-    "prices_include_tax",
-    "remarks",
-    "issuer",
-    "payee",
-    "reviewer",
-    "special_business",
-)
-CSV_PARTY_FIELDS = (
-    "name",
-    "tax_id",
-    "natural_person",
-    "address",
-    "phone",
-    "bank",
-    "account",
-    "email",
-    "mobile",
-)
-CSV_PARTY_COLUMNS = tuple(f"{p}_{f}" for p in ("seller", "buyer") for f in CSV_PARTY_FIELDS)
-CSV_LINE_FIELDS = (
-    "name",
-    "tax_code",
-    "spec",
-    "unit",
-    "quantity",
-    "unit_price",
-    "amount",
-    "tax_rate",
-    "tax",
-    "treatment",
-    "preferential_policy",
-    "kind",
-)
-CSV_LINE_COLUMNS = tuple(f"line_{f}" for f in CSV_LINE_FIELDS)
-CSV_COLUMNS = CSV_INVOICE_COLUMNS + CSV_PARTY_COLUMNS + CSV_LINE_COLUMNS
-_BOOLEAN_COLUMNS = {"prices_include_tax", "seller_natural_person", "buyer_natural_person"}
-_TRUE = {"true", "1", "yes", "y", "是"}
-_FALSE = {"false", "0", "no", "n", "否"}
 _KEEP_ERRORS = 1000  # detailed failures kept in the report (all are counted)
 _SAVE_EVERY = 0.5  # seconds between progress saves
 _TRACK_PENDING = 10_000
@@ -238,203 +194,7 @@ class BatchReport:
         }
 
 
-# -- reading ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Item:
-    ordinal: int  # 0-based position among the file's items
-    line: int  # first physical line
-    data: bytes | dict[str, Any]
-    row_lines: tuple[int, ...] = ()  # CSV: the physical line of each invoice line
-
-
-def _open_error(path: Path, exc: OSError) -> InvalidRequest:
-    return InvalidRequest(
-        f"cannot read the batch file {path}: {exc.strerror or exc}",
-        message_zh=f"无法读取批量文件 {path}：{exc.strerror or exc}",
-        field="path",
-    )
-
-
-def _scan(path: Path, fmt: Format) -> tuple[str, int]:
-    """One streaming pass: the file's sha256 and how many items it holds."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    count = sum(1 for _ in _items(path, fmt))
-    return digest.hexdigest(), count
-
-
-def _items(path: Path, fmt: Format, *, parse: bool = False) -> Iterator[_Item]:
-    if fmt == "jsonl":
-        yield from _jsonl_items(path)
-    else:
-        yield from _csv_items(path, parse=parse)
-
-
-def _jsonl_items(path: Path) -> Iterator[_Item]:
-    ordinal = 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if raw.strip():
-                yield _Item(ordinal, number, raw)
-                ordinal += 1
-
-
-def _csv_header(reader: Any, path: Path) -> list[str]:
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return []
-    if header and header[0].startswith("\ufeff"):
-        header[0] = header[0].removeprefix("\ufeff")
-    unknown = [h for h in header if h and h not in CSV_COLUMNS]
-    if unknown or "order_id" not in header:
-        what = f"unknown columns {unknown}" if unknown else "no order_id column"
-        raise InvalidRequest(
-            f"{path}: line 1: {what}; see the CSV layout in docs/config.md",
-            message_zh=f"{path}：第 1 行：{'未知列 ' + str(unknown) if unknown else '缺少 order_id 列'}；"
-            "CSV 格式见 docs/config.md",
-            field="line 1",
-        )
-    return header
-
-
-def _csv_items(path: Path, *, parse: bool) -> Iterator[_Item]:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = _csv_header(reader, path)
-        group: list[tuple[int, dict[str, str]]] = []
-        ordinal = 0
-        start = reader.line_num + 1
-        for row in reader:
-            line = start
-            start = reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            cells = {name: value.strip() for name, value in zip(header, row, strict=False)}
-            if group and cells.get("order_id", "") != group[0][1].get("order_id", ""):
-                yield _group_item(ordinal, group, parse)
-                ordinal += 1
-                group = []
-            group.append((line, cells))
-        if group:
-            yield _group_item(ordinal, group, parse)
-
-
-def _group_item(ordinal: int, group: list[tuple[int, dict[str, str]]], parse: bool) -> _Item:
-    lines = tuple(line for line, _ in group)
-    if not parse:
-        return _Item(ordinal, lines[0], {}, lines)
-    return _Item(ordinal, lines[0], _csv_invoice(group), lines)
-
-
-def _cell(name: str, value: str) -> Any:
-    if name in _BOOLEAN_COLUMNS:
-        lowered = value.lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-    return value
-
-
-def _csv_invoice(group: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
-    """The canonical invoice object of one order's rows (conflicts noted for the parser)."""
-    first = group[0][1]
-    data: dict[str, Any] = {}
-    conflicts: list[ValidationIssue] = []
-    for name in CSV_INVOICE_COLUMNS:
-        if first.get(name):
-            data[name] = _cell(name, first[name])
-    for party in ("seller", "buyer"):
-        values = {
-            f: _cell(f"{party}_{f}", first[f"{party}_{f}"])
-            for f in CSV_PARTY_FIELDS
-            if first.get(f"{party}_{f}")
-        }
-        if values:
-            data[party] = values
-    for line, cells in group[1:]:
-        for name in CSV_INVOICE_COLUMNS + CSV_PARTY_COLUMNS:
-            value = cells.get(name, "")
-            if value and value != first.get(name, ""):
-                conflicts.append(
-                    ValidationIssue(
-                        code="INVALID_FIELD",
-                        path=f"line {line}: {name}",
-                        message_zh=f"同一订单的各行 {name} 须一致（首行为 {first.get(name, '') or '空'}）",
-                        message_en=f"rows of one order must agree on {name} (the first row has "
-                        f"{first.get(name, '') or 'nothing'})",
-                    )
-                )
-    data["lines"] = [
-        {
-            f: _cell(f"line_{f}", cells[f"line_{f}"])
-            for f in CSV_LINE_FIELDS
-            if cells.get(f"line_{f}")
-        }
-        for _, cells in group
-    ]
-    if conflicts:
-        data["__conflicts__"] = conflicts
-    return data
-
-
-def _relocate(issues: tuple[ValidationIssue, ...], item: _Item) -> tuple[ValidationIssue, ...]:
-    """Prefix each issue's path with the line it comes from (a CSV line → its own row)."""
-    out = []
-    for found in issues:
-        path = found.path
-        if path.startswith("line "):
-            out.append(found)
-            continue
-        line = item.line
-        if item.row_lines and path.startswith("lines["):
-            index = path[len("lines[") :].split("]", 1)[0]
-            if index.isdigit() and int(index) < len(item.row_lines):
-                line = item.row_lines[int(index)]
-        out.append(
-            ValidationIssue(
-                code=found.code,
-                path=f"line {line}: {path}" if path else f"line {line}",
-                message_zh=found.message_zh,
-                message_en=found.message_en,
-                expected=found.expected,
-                warning=found.warning,
-            )
-        )
-    return tuple(out)
-
-
-def _parse(item: _Item) -> Invoice:
-    from fapiao.rules import parse_invoice
-
-    if isinstance(item.data, bytes):
-        try:
-            return parse_invoice(item.data)
-        except InvalidInvoice as exc:
-            raise InvalidInvoice(_relocate(exc.issues, item)) from None
-    data = dict(item.data)
-    conflicts: list[ValidationIssue] = data.pop("__conflicts__", [])
-    try:
-        invoice = parse_invoice(data)
-    except InvalidInvoice as exc:
-        raise InvalidInvoice((*conflicts, *_relocate(exc.issues, item))) from None
-    if conflicts:
-        raise InvalidInvoice(conflicts)
-    return invoice
-
-
 # -- running ----------------------------------------------------------------------------------
-
-
-def _detect(path: Path, fmt: Format | None) -> Format:
-    if fmt is not None:
-        return fmt
-    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
 
 
 class _Tracker:
@@ -444,6 +204,11 @@ class _Tracker:
         self.watermark = start  # every item before this ordinal is finished
         self._done: set[int] = set()
 
+    @property
+    def finished(self) -> int:
+        """How many items are finished (before the watermark or past it)."""
+        return self.watermark + len(self._done)
+
     def finish(self, ordinal: int) -> None:
         self._done.add(ordinal)
         while self.watermark in self._done:
@@ -451,137 +216,147 @@ class _Tracker:
             self.watermark += 1
 
 
-async def run_batch(
-    client: AsyncClient,
-    path: str | Path,
-    *,
-    fmt: Format | None = None,
-    concurrency: int | None = None,
-    pilot: int | None = None,
-    progress: Callable[[BatchProgress], None] | None = None,
-    settle: bool = True,
-    settle_timeout: float | None = None,
-) -> BatchReport:
-    """Issue every invoice of a JSON Lines (``.jsonl``) or CSV (``.csv``) file.
+class BatchRunner:
+    """Runs batch files through issuance; settles what is left in flight by reconciliation."""
 
-    ``concurrency`` bounds requests in flight (each provider profile's limit and rate apply
-    too). ``pilot=N`` issues the first N valid invoices, then stops and returns a
-    reconciliation of orders vs invoices (``report.pilot``) — the go-live practice of
-    checking a few real invoices before the rest. ``progress`` is called after each item.
-    With ``settle`` (default) requests still in flight at the end — asynchronous issuance,
-    unknown outcomes — are reconciled until settled or ``settle_timeout`` seconds (default:
-    long enough for the slowest involved provider's timeout plus visibility delay).
-    Re-running a killed batch finishes it with no duplicate and no loss.
-    """
-    file = Path(path)
-    kind = _detect(file, fmt)
-    try:
-        sha256, total = await asyncio.to_thread(_scan, file, kind)
-    except OSError as exc:
-        raise _open_error(file, exc) from None
-    batch_id = f"{kind}:{sha256}"
-    input_path = str(await asyncio.to_thread(file.resolve))
-    report = BatchReport(str(file), kind, batch_id, total=total)
-    saved = await client.ledger.get_batch(batch_id)
-    # a pilot always means the file's first N orders: re-running it shows the same
-    # reconciliation again (recorded outcomes, no provider call); a full run resumes
-    start = min(saved.position, total) if saved is not None and pilot is None else 0
-    if saved is not None and saved.done and pilot is None:
-        report.skipped = total
-        report.complete = True
-        _restore_counts(report, saved.counts)
-        return report
-    report.skipped = start
-    tracker = _Tracker(start)
-    meta: dict[int, _Item] = {}
-    expected: dict[int, Decimal] = {}  # pilot: index → expected total with tax
-    pending_keys: list[_Pending] = []
-    began = time.monotonic()
-    last_save = began
+    def __init__(self, kernel: Kernel, issuance: Issuance, reconciler: Reconciler) -> None:
+        self.kernel = kernel
+        self.issuance = issuance
+        self.reconciler = reconciler
 
-    async def save(done: bool = False) -> None:
-        await client.ledger.save_batch(
-            batch_id,
-            input_path=input_path,
-            input_sha256=sha256,
-            position=tracker.watermark,
-            counts=_counts(report),
-            done=done,
-        )
+    async def run(
+        self,
+        path: str | Path,
+        *,
+        fmt: Format | None = None,
+        concurrency: int | None = None,
+        pilot: int | None = None,
+        progress: Callable[[BatchProgress], None] | None = None,
+        settle: bool = True,
+        settle_timeout: float | None = None,
+    ) -> BatchReport:
+        """Issue every invoice of a JSON Lines (``.jsonl``) or CSV (``.csv``) file.
 
-    await save()
+        ``concurrency`` bounds requests in flight (each provider profile's limit and rate apply
+        too). ``pilot=N`` issues the first N valid invoices, then stops and returns a
+        reconciliation of orders vs invoices (``report.pilot``) — the go-live practice of
+        checking a few real invoices before the rest. ``progress`` is called after each item.
+        With ``settle`` (default) requests still in flight at the end — asynchronous issuance,
+        unknown outcomes — are reconciled until settled or ``settle_timeout`` seconds (default:
+        long enough for the slowest involved provider's timeout plus visibility delay).
+        Re-running a killed batch finishes it with no duplicate and no loss.
+        """
+        file = Path(path)
+        kind = detect_format(file, fmt)
+        try:
+            sha256, total = await asyncio.to_thread(scan, file, kind)
+        except OSError as exc:
+            raise open_error(file, exc) from None
+        batch_id = f"{kind}:{sha256}"
+        input_path = str(await asyncio.to_thread(file.resolve))
+        report = BatchReport(str(file), kind, batch_id, total=total)
+        saved = await self.kernel.ledger.get_batch(batch_id)
+        # a pilot always means the file's first N orders: re-running it shows the same
+        # reconciliation again (recorded outcomes, no provider call); a full run resumes
+        start = min(saved.position, total) if saved is not None and pilot is None else 0
+        if saved is not None and saved.done and pilot is None:
+            report.skipped = total
+            report.complete = True
+            _restore_counts(report, saved.counts)
+            return report
+        report.skipped = start
+        tracker = _Tracker(start)
+        meta: dict[int, FileItem] = {}
+        expected: dict[int, Decimal] = {}  # pilot: index → expected total with tax
+        pending_keys: list[_Pending] = []
+        began = time.monotonic()
+        last_save = began
 
-    def tick() -> None:
-        if progress is not None:
-            progress(
-                BatchProgress(
-                    total=total,
-                    done=tracker.watermark + len(tracker._done),
-                    issued=report.issued,
-                    pending=report.pending,
-                    failed=report.failed,
-                    invalid=report.invalid,
-                    skipped=report.skipped,
-                    elapsed=time.monotonic() - began,
-                )
+        async def save(done: bool = False) -> None:
+            await self.kernel.ledger.save_batch(
+                batch_id,
+                input_path=input_path,
+                input_sha256=sha256,
+                position=tracker.watermark,
+                counts=_counts(report),
+                done=done,
             )
 
-    def invoices() -> Iterator[Invoice]:
-        wanted = pilot
-        for item in _items(file, kind, parse=True):
-            if item.ordinal < start:
-                continue
-            if wanted is not None and wanted <= 0:
-                return
-            try:
-                invoice = _parse(item)
-                if wanted is not None:  # a pilot counts valid invoices only
-                    client._validate(invoice)
-            except InvalidInvoice as exc:
-                _invalid(report, item, _relocate(exc.issues, item))
-                tracker.finish(item.ordinal)
-                tick()
-                continue
-            index = yielded[0]
-            yielded[0] += 1
-            meta[index] = item
-            if wanted is not None:
-                wanted -= 1
-                expected[index] = compute_totals(invoice).total_with_tax
-            yield invoice
+        await save()
 
-    yielded = [0]  # how many invoices went to the client: the BatchItem index
-    stream = client._stream(invoices(), concurrency=concurrency, source=EventSource.BATCH)
-    pilot_items: list[tuple[BatchItem, _Item]] = []
-    async for outcome in stream:
-        item = meta.pop(outcome.index)
-        report.processed += 1
-        unknown = _record(report, outcome, item, pending_keys)
+        def tick() -> None:
+            if progress is not None:
+                progress(
+                    BatchProgress(
+                        total=total,
+                        done=tracker.finished,
+                        issued=report.issued,
+                        pending=report.pending,
+                        failed=report.failed,
+                        invalid=report.invalid,
+                        skipped=report.skipped,
+                        elapsed=time.monotonic() - began,
+                    )
+                )
+
+        def invoices() -> Iterator[Invoice]:
+            wanted = pilot
+            for item in read_items(file, kind, parse=True):
+                if item.ordinal < start:
+                    continue
+                if wanted is not None and wanted <= 0:
+                    return
+                try:
+                    invoice = parse_item(item)
+                    if wanted is not None:  # a pilot counts valid invoices only
+                        self.issuance.validate(invoice)
+                except InvalidInvoice as exc:
+                    _invalid(report, item, relocate(exc.issues, item))
+                    tracker.finish(item.ordinal)
+                    tick()
+                    continue
+                index = yielded[0]
+                yielded[0] += 1
+                meta[index] = item
+                if wanted is not None:
+                    wanted -= 1
+                    expected[index] = compute_totals(invoice).total_with_tax
+                yield invoice
+
+        yielded = [0]  # how many invoices went to the client: the BatchItem index
+        stream = self.issuance.stream(invoices(), concurrency=concurrency, source=EventSource.BATCH)
+        pilot_items: list[tuple[BatchItem, FileItem]] = []
+        async for outcome in stream:
+            item = meta.pop(outcome.index)
+            report.processed += 1
+            unknown = _record(report, outcome, item, pending_keys)
+            if pilot is not None:
+                pilot_items.append((outcome, item))
+            if not unknown:  # an unknown outcome holds the saved position until it is settled
+                tracker.finish(item.ordinal)
+            tick()
+            now = time.monotonic()
+            if now - last_save >= _SAVE_EVERY:
+                last_save = now
+                await save()
+        if settle and pending_keys:
+            report.settled = await _settle(
+                self.kernel, self.reconciler, report, pending_keys, settle_timeout, tracker
+            )
+        if settle and saved is not None:
+            # resuming: what the interrupted run left open (issuing, unknown) is settled too
+            extra = await self.reconciler.run()
+            if report.settled is None:
+                report.settled = extra
+            else:
+                report.settled.settled.update(extra.settled)
+                report.settled.resubmitted.extend(extra.resubmitted)
+        report.complete = tracker.watermark >= total
+        report.elapsed = time.monotonic() - began
+        await save(done=report.complete and pilot is None)
         if pilot is not None:
-            pilot_items.append((outcome, item))
-        if not unknown:  # an unknown outcome holds the saved position until it is settled
-            tracker.finish(item.ordinal)
-        tick()
-        now = time.monotonic()
-        if now - last_save >= _SAVE_EVERY:
-            last_save = now
-            await save()
-    if settle and pending_keys:
-        report.settled = await _settle(client, report, pending_keys, settle_timeout, tracker)
-    if settle and saved is not None:
-        # resuming: what the interrupted run left open (issuing, unknown) is settled too
-        extra = await client.reconcile()
-        if report.settled is None:
-            report.settled = extra
-        else:
-            report.settled.settled.update(extra.settled)
-            report.settled.resubmitted.extend(extra.resubmitted)
-    report.complete = tracker.watermark >= total
-    report.elapsed = time.monotonic() - began
-    await save(done=report.complete and pilot is None)
-    if pilot is not None:
-        report.pilot = await _pilot_rows(client, pilot_items, expected)
-    return report
+            report.pilot = await _pilot_rows(self.kernel, pilot_items, expected)
+        return report
 
 
 def _counts(report: BatchReport) -> dict[str, int]:
@@ -600,7 +375,7 @@ def _restore_counts(report: BatchReport, counts: Any) -> None:
             setattr(report, name, counts[name])
 
 
-def _invalid(report: BatchReport, item: _Item, issues: tuple[ValidationIssue, ...]) -> None:
+def _invalid(report: BatchReport, item: FileItem, issues: tuple[ValidationIssue, ...]) -> None:
     report.invalid += 1
     order_id = None
     if isinstance(item.data, dict):
@@ -627,13 +402,13 @@ class _Pending:
 def _record(
     report: BatchReport,
     outcome: BatchItem,
-    item: _Item,
+    item: FileItem,
     pending_keys: list[_Pending],
 ) -> bool:
     """Count one outcome; True when it is unknown (the saved position must wait for it)."""
     error = outcome.error
     if isinstance(error, InvalidInvoice):
-        _invalid(report, item, _relocate(error.issues, item))
+        _invalid(report, item, relocate(error.issues, item))
         return False
     if outcome.pending:
         report.pending += 1
@@ -660,27 +435,26 @@ def _record(
 
 
 async def _settle(
-    client: AsyncClient,
+    kernel: Kernel,
+    reconciler: Reconciler,
     report: BatchReport,
     pending_keys: list[_Pending],
     within: float | None,
     tracker: _Tracker,
 ) -> ReconcileReport:
     """Reconcile what is still in flight until it settles (or the time is up)."""
-    from .reconcile import ReconcileReport
-
     entries = {p.key: p for p in pending_keys}
     keys = list(entries)
     timeout = within
     if timeout is None:
-        known = await client.ledger.get_many(keys)
+        known = await kernel.ledger.get_many(keys)
         profiles = {r.provider_profile for r in known.values()} or {""}
-        profiles &= set(client.providers.profiles)
+        profiles &= set(kernel.providers.profiles)
         timeout = (
             5.0
             + max(
-                client.providers.visibility_seconds(p)
-                + client.providers.profile(p).settings.timeout_seconds
+                kernel.providers.visibility_seconds(p)
+                + kernel.providers.profile(p).settings.timeout_seconds
                 for p in profiles
             )
             if profiles
@@ -690,28 +464,24 @@ async def _settle(
     total = ReconcileReport()
     delay = 0.05
     while keys:
-        step = await client.reconcile(keys=keys)
+        step = await reconciler.run(keys=keys)
         total.resubmitted.extend(step.resubmitted)
         total.settled.update(step.settled)
         total.attention.extend(step.attention)
         total.errors = step.errors
-        records = await client.ledger.get_many(keys)
-        keys = [
-            k
-            for k in keys
-            if k in records and records[k].state in {InvoiceState.SUBMITTED, InvoiceState.ISSUING}
-        ]
+        records = await kernel.ledger.get_many(keys)
+        keys = [k for k in keys if k in records and records[k].state in SENT_UNSETTLED_STATES]
         if not keys or time.monotonic() >= deadline:
             break
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 1.0)
-    records = await client.ledger.get_many(list(entries))
+    records = await kernel.ledger.get_many(list(entries))
     report.pending -= len(entries)
     for key, entry in entries.items():
         record = records.get(key)
         if record is None:
             continue
-        if record.state in {InvoiceState.SUBMITTED, InvoiceState.ISSUING}:
+        if record.state in SENT_UNSETTLED_STATES:
             report.pending += 1
             report.pending_orders.append(
                 {
@@ -743,12 +513,12 @@ async def _settle(
 
 
 async def _pilot_rows(
-    client: AsyncClient,
-    items: list[tuple[BatchItem, _Item]],
+    kernel: Kernel,
+    items: list[tuple[BatchItem, FileItem]],
     expected: dict[int, Decimal],
 ) -> list[PilotRow]:
     keys = [RequestKey(o.seller_tax_id, o.order_id) for o, _ in items]
-    records = await client.ledger.get_many(keys)
+    records = await kernel.ledger.get_many(keys)
     rows = []
     for outcome, item in sorted(items, key=lambda pair: pair[1].ordinal):
         record = records.get(RequestKey(outcome.seller_tax_id, outcome.order_id))
@@ -767,23 +537,3 @@ async def _pilot_rows(
             )
         )
     return rows
-
-
-def write_csv(invoices: list[Invoice], handle: io.TextIOBase | Any) -> None:
-    """Write invoices in the batch CSV layout (used by examples and tests)."""
-    writer = csv.writer(handle)
-    writer.writerow(CSV_COLUMNS)
-    for invoice in invoices:
-        data = invoice.model_dump(mode="json", exclude_none=True)
-        for line in data["lines"]:
-            row: list[str] = []
-            for column in CSV_COLUMNS:
-                if column.startswith("line_"):
-                    value = line.get(column[len("line_") :], "")
-                elif column.startswith(("seller_", "buyer_")):
-                    party, _, name = column.partition("_")
-                    value = data.get(party, {}).get(name, "")
-                else:
-                    value = data.get(column, "")
-                row.append(str(value).lower() if isinstance(value, bool) else str(value))
-            writer.writerow(row)

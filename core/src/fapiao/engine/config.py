@@ -44,6 +44,7 @@ __all__ = [
     "ResolvedProfile",
     "SecretsSection",
     "check_config",
+    "config_error_from",
     "config_path",
     "load_config",
     "open_secret_store",
@@ -89,7 +90,9 @@ class ConfigProblem:
         }
 
 
-def _error_from(problems: Sequence[ConfigProblem]) -> ConfigError:
+def config_error_from(problems: Sequence[ConfigProblem]) -> ConfigError:
+    """One ``ConfigError`` for a list of problems: the first error, file and key named, and
+    how many more there are (``fapiao config check`` lists them all)."""
     errors = [p for p in problems if not p.warning]
     first = errors[0]
     more_en = f" (+{len(errors) - 1} more; run `fapiao config check`)" if len(errors) > 1 else ""
@@ -221,19 +224,13 @@ class FapiaoConfig(_Section):
     def documents_dir(self) -> Path:
         return self.relative(self.engine.documents_dir)
 
-    def profile_for(self, seller_tax_id: str) -> str | None:
-        return self.routing.get(seller_tax_id)
-
-    def sellers_of(self, profile: str) -> list[str]:
-        return sorted(tax_id for tax_id, name in self.routing.items() if name == profile)
-
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, path: Path | None = None) -> FapiaoConfig:
         """Build (and fully structure-check) a config from an already-parsed mapping."""
         config, problems = _structure(dict(data), path)
         errors = [p for p in problems if not p.warning]
         if errors or config is None:
-            raise _error_from(problems)
+            raise config_error_from(problems)
         return config
 
 
@@ -395,7 +392,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> FapiaoConfig:
     (:func:`resolve_profile`), also before any request is made."""
     config, problems = parse_config(path)
     if config is None or any(not p.warning for p in problems):
-        raise _error_from(problems)
+        raise config_error_from(problems)
     return config
 
 
@@ -573,7 +570,7 @@ def resolve_profile(
         registry = discover()
     resolved, problems = _resolve_profile(config, name, registry, _LazyStore(config, secrets))
     if resolved is None:
-        raise _error_from(problems)
+        raise config_error_from(problems)
     return resolved
 
 

@@ -27,27 +27,14 @@ from fapiao.errors import FapiaoError
 
 from .config import MonitoringSection
 
-__all__ = ["CLIENT_FAULT_CODES", "HealthSnapshot", "ProviderMonitor", "is_provider_failure"]
+__all__ = ["HealthSnapshot", "ProviderMonitor", "is_provider_failure"]
 
-CLIENT_FAULT_CODES = frozenset(
-    {
-        "INVALID_INVOICE",
-        "INVALID_TAX_ID",
-        "INVALID_REQUEST",
-        "QUOTA_EXCEEDED",
-        "DUPLICATE_ORDER",
-        "NOT_FOUND",
-        "UNSUPPORTED",
-        "RED_NOT_ALLOWED",
-        "INVALID_TRANSITION",
-        "DOCUMENT_INVALID",
-    }
-)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 def is_provider_failure(error: FapiaoError | None) -> bool:
-    return error is not None and error.code not in CLIENT_FAULT_CODES
+    """A failure of the provider, not a correct refusal of the request (``client_fault``)."""
+    return error is not None and not error.client_fault
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fapiao.errors import FapiaoError, error_class_for
+from fapiao.errors import FapiaoError, NotAccepted, OutcomeUnknown, error_class_for
 from fapiao.masking import mask_tax_id
 from fapiao.models import (
     Document,
@@ -116,12 +116,7 @@ class BatchItem:
         """Sent, outcome not final yet (async issuing, or unknown and left to reconcile)."""
         if self.status is not None:
             return self.status.state in {InvoiceState.SUBMITTED, InvoiceState.ISSUING}
-        return self.error is not None and self.error.code in {
-            "OUTCOME_UNKNOWN",
-            "PROVIDER_UNAVAILABLE",
-            "RATE_LIMITED",
-            "AUTH_FAILED",
-        }
+        return isinstance(self.error, OutcomeUnknown | NotAccepted)
 
     @property
     def state(self) -> InvoiceState | None:

@@ -20,7 +20,13 @@ from fapiao.errors import ConfigError, SecretError
 from fapiao.masking import Scrubber
 from fapiao.transport import HttpClientFactory, scrub_library_logs
 
-from .config import FapiaoConfig, ResolvedProfile, open_secret_store, resolve_profiles
+from .config import (
+    FapiaoConfig,
+    ResolvedProfile,
+    config_error_from,
+    open_secret_store,
+    resolve_profiles,
+)
 
 __all__ = ["DEFAULT_VISIBILITY_SECONDS", "ProviderPool"]
 
@@ -60,9 +66,7 @@ class ProviderPool:
         resolved, problems = resolve_profiles(config, registry=registry, secrets=secrets)
         errors = [p for p in problems if not p.warning]
         if errors:
-            from .config import _error_from
-
-            raise _error_from(errors)
+            raise config_error_from(errors)
         extra: list[str] = []
         if secrets is not None:
             extra.extend(secrets.values())

@@ -90,7 +90,7 @@ _SPECIAL_ZH = {
 
 
 class InvoiceState(StrEnum):
-    """Life cycle of one invoice request (DESIGN §5); providers report a subset."""
+    """Life cycle of one invoice request (docs/architecture.md §3); providers report a subset."""
 
     RECEIVED = "received"
     VALIDATED = "validated"

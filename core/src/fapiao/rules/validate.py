@@ -266,7 +266,7 @@ class _RecentChecks:
     """The last few results of :func:`check_invoice`, by invoice object.
 
     The engine validates an invoice and then hands the same object to a provider plugin,
-    which validates it again before sending (DESIGN: providers call the same validator); the
+    which validates it again before sending (docs/domain-rules.md: providers call the same validator); the
     second check is free. Invoices are frozen, and each entry keeps its invoice alive, so an
     ``id`` cannot be reused while it is cached. Bounded, and locked because sandboxes and the
     sync client's loop run in other threads.

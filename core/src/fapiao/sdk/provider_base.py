@@ -1,18 +1,28 @@
 """What plugin authors subclass: the provider base with shared transport and scrubbing.
 
-It sits above the transport layer (it builds the plugin's HTTP client) and below the engine;
-the structural contract itself is ``fapiao.contract.Provider``.
+It sits above the transport layer (``PluginBase`` builds the plugin's HTTP client) and below
+the engine; the structural contract itself is ``fapiao.contract.Provider``.
+
+It owns the declaration checks, generically, so plugins don't repeat them: every operation
+method a subclass defines (named in ``fapiao.contract.operations.OPERATIONS``) is wrapped so
+that an undeclared operation is refused with ``UnsupportedOperation`` before the plugin's code
+runs, and an invoice outside the declared kinds and limits is refused before ``issue`` sends
+it (``Capabilities.refuse_invoice``). Operations a subclass does not define are refused by the
+defaults below, and an operation it declares but has not written yet raises
+:meth:`ProviderBase.not_implemented` (what a scaffolded stub raises too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from fapiao.contract.capabilities import Capabilities, ProviderInfo
+from fapiao.contract.operations import OPERATIONS, OperationSpec
 from fapiao.contract.settings import ProviderSettings
 from fapiao.errors import UnsupportedOperation
-from fapiao.masking import Scrubber
 from fapiao.models import (
     CallbackResult,
     Delivery,
@@ -27,101 +37,135 @@ from fapiao.models import (
     RedConfirmation,
     RedReversalRequest,
 )
-from fapiao.transport import HttpClientFactory
+from fapiao.sdk.plugin_base import PluginBase
 
 __all__ = ["ProviderBase"]
 
 SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
 
+_GUARDED = "__fapiao_guarded__"
 
-class ProviderBase(Generic[SettingsT]):
-    """Convenience base: holds settings, the shared HTTP client and the scrubber, and
-    refuses undeclared operations clearly."""
 
-    name: ClassVar[str] = ""
+def _guard(spec: OperationSpec, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` preceded by the declaration checks of its operation."""
+
+    def check(self: ProviderBase[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        caps = self.capabilities
+        refusal = caps.refuse_operation(spec.operation, self.name)
+        if refusal is None and spec.operation is Operation.ISSUE:
+            invoice = args[0] if args else kwargs.get("invoice")
+            if isinstance(invoice, Invoice):
+                refusal = caps.refuse_invoice(
+                    invoice, self.name, strict_features=self.settings.strict_features
+                )
+        if refusal is not None:
+            raise refusal
+
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def guarded_async(self: ProviderBase[Any], *args: Any, **kwargs: Any) -> Any:
+            check(self, args, kwargs)
+            return await method(self, *args, **kwargs)
+
+        guarded: Callable[..., Any] = guarded_async
+    else:
+
+        @functools.wraps(method)
+        def guarded_sync(self: ProviderBase[Any], *args: Any, **kwargs: Any) -> Any:
+            check(self, args, kwargs)
+            return method(self, *args, **kwargs)
+
+        guarded = guarded_sync
+    setattr(guarded, _GUARDED, True)
+    return guarded
+
+
+class ProviderBase(PluginBase[SettingsT]):
+    """Convenience base: holds settings, the shared HTTP client and the scrubber (from
+    ``PluginBase``), and refuses undeclared operations clearly."""
+
     info: ClassVar[ProviderInfo]
     settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
     default_capabilities: ClassVar[Capabilities]
 
-    def __init__(self, settings: SettingsT, *, http: HttpClientFactory | None = None) -> None:
-        self.settings = settings
-        self.scrubber = Scrubber(secrets=settings.secret_values())
-        self.http_factory = http or HttpClientFactory()
-        self.http = self.http_factory.create(
-            provider=self.name,
-            base_url=settings.resolved_base_url(),
-            timeout=settings.timeout_seconds,
-            max_connections=settings.max_connections,
-            rate_limit_per_second=settings.rate_limit_per_second
-            or self.default_capabilities.rate_limit_per_second,
-            verify=settings.verify_tls,
-            scrub=self.scrub,
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for spec in OPERATIONS.values():
+            method = cls.__dict__.get(spec.method)
+            if callable(method) and not getattr(method, _GUARDED, False):
+                setattr(cls, spec.method, _guard(spec, method))
+
+    def http_rate_limit(self) -> float | None:
+        """The profile's own limit, else the one the provider declares."""
+        return (
+            self.settings.rate_limit_per_second or self.default_capabilities.rate_limit_per_second
         )
 
     @property
     def capabilities(self) -> Capabilities:
         return self.default_capabilities
 
-    def _unsupported(self, operation: Operation) -> UnsupportedOperation:
+    def not_implemented(self, operation: Operation) -> UnsupportedOperation:
+        """The refusal of ``operation``: undeclared, or declared but not written yet.
+
+        The defaults below raise it; so does each stub ``fapiao new-plugin`` generates, until
+        its author writes the operation."""
+        refusal = self.capabilities.refuse_operation(operation, self.name)
+        if refusal is not None:
+            return refusal
+        method, module = OPERATIONS[operation].method, type(self).__module__
         return UnsupportedOperation(
-            f"provider {self.name!r} does not support {operation.value}",
-            message_zh=f"服务商 {self.name} 不支持操作 {operation.value}",
+            f"provider {self.name!r} declares {operation.value} but does not implement it yet "
+            f"(write {method} in {module})",
+            message_zh=f"服务商 {self.name} 声明了操作 {operation.value} 但尚未实现"
+            f"（请在 {module} 中编写 {method}）",
             provider=self.name,
         )
 
+    def _unsupported(self, operation: Operation) -> UnsupportedOperation:
+        # the former name, still called by provider_b (being reworked elsewhere)
+        return self.not_implemented(operation)
+
     def require(self, operation: Operation) -> None:
         """Raise ``UnsupportedOperation`` unless the operation is declared."""
-        if not self.capabilities.supports(operation):
-            raise self._unsupported(operation)
+        refusal = self.capabilities.refuse_operation(operation, self.name)
+        if refusal is not None:
+            raise refusal
 
     async def issue(self, invoice: Invoice) -> IssueResult:
-        raise self._unsupported(Operation.ISSUE)
+        raise self.not_implemented(Operation.ISSUE)
 
     async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
-        raise self._unsupported(Operation.QUERY)
+        raise self.not_implemented(Operation.QUERY)
 
     async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
-        raise self._unsupported(Operation.RED_APPLY)
+        raise self.not_implemented(Operation.RED_APPLY)
 
     async def red_confirm(
         self, seller_tax_id: str, confirmation_id: str, *, accept: bool = True
     ) -> RedConfirmation:
-        raise self._unsupported(Operation.RED_CONFIRM)
+        raise self.not_implemented(Operation.RED_CONFIRM)
 
     async def red_query(self, seller_tax_id: str, confirmation_id: str) -> RedConfirmation:
-        raise self._unsupported(Operation.RED_QUERY)
+        raise self.not_implemented(Operation.RED_QUERY)
 
     async def red_issue(self, confirmation: RedConfirmation) -> IssueResult:
-        raise self._unsupported(Operation.RED_ISSUE)
+        raise self.not_implemented(Operation.RED_ISSUE)
 
     async def cancel(self, seller_tax_id: str, order_id: str) -> InvoiceStatus:
-        raise self._unsupported(Operation.CANCEL)
+        raise self.not_implemented(Operation.CANCEL)
 
     async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
-        raise self._unsupported(Operation.DOCUMENTS)
+        raise self.not_implemented(Operation.DOCUMENTS)
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        raise self._unsupported(Operation.DELIVER)
+        raise self.not_implemented(Operation.DELIVER)
 
     async def quota(self, seller_tax_id: str) -> Quota:
-        raise self._unsupported(Operation.QUOTA)
+        raise self.not_implemented(Operation.QUOTA)
 
     def verify_callback(
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> CallbackResult:
-        raise self._unsupported(Operation.CALLBACK)
-
-    def scrub(self, transcript: str) -> str:
-        """Remove secrets, tokens, tax IDs and phone numbers from a wire transcript.
-
-        Plugins extend this for their own wire format (header names, JSON keys)."""
-        return self.scrubber.scrub(transcript)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-    async def __aenter__(self) -> ProviderBase[SettingsT]:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
+        raise self.not_implemented(Operation.CALLBACK)

@@ -50,7 +50,7 @@ import hashlib
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -58,7 +58,8 @@ from typing import Any
 import pytest
 
 from fapiao.contract.capabilities import Capabilities
-from fapiao.contract.provider import METHOD_OF_OPERATION, Provider
+from fapiao.contract.operations import OPERATIONS, probe
+from fapiao.contract.provider import Provider
 from fapiao.contract.settings import ProviderSettings
 from fapiao.errors import (
     CallbackRejected,
@@ -73,7 +74,6 @@ from fapiao.errors import (
 from fapiao.models import (
     Delivery,
     DeliveryChannel,
-    DocumentFormat,
     Invoice,
     InvoiceState,
     InvoiceStatus,
@@ -86,7 +86,7 @@ from fapiao.models import (
     RedReversalRequest,
 )
 from fapiao.testing.harness import CapturedRequest, ConformanceHarness
-from fapiao.testing.samples import new_order_id, sample_invoices, service_invoice
+from fapiao.testing.samples import new_order_id, sample_invoices
 
 __all__ = ["ProviderConformance", "settle"]
 
@@ -110,76 +110,6 @@ async def settle(
             raise AssertionError(f"order {order_id} still {state} after {within} s")
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.2)
-
-
-def _dummy_red_request(seller_tax_id: str) -> RedReversalRequest:
-    return RedReversalRequest(
-        order_id=new_order_id("RED"),
-        seller_tax_id=seller_tax_id,
-        original_invoice_number="26310000000000000001",
-        original_order_id="UNKNOWN",
-        reason=RedReason.INVOICING_ERROR,
-    )
-
-
-def _dummy_confirmation(seller_tax_id: str, provider: str) -> RedConfirmation:
-    return RedConfirmation(
-        provider=provider,
-        confirmation_id="UNKNOWN",
-        seller_tax_id=seller_tax_id,
-        original_invoice_number="26310000000000000001",
-        order_id=new_order_id("RED"),
-        reason=RedReason.INVOICING_ERROR,
-        state=RedConfirmationState.CONFIRMED,
-        amount=Decimal("-1.00"),
-        tax=Decimal("-0.06"),
-    )
-
-
-def _operation_calls(
-    provider: Provider, seller_tax_id: str
-) -> dict[Operation, Callable[[], Awaitable[Any]]]:
-    """One call per canonical operation, with harmless arguments (never reaching a server
-    when the operation is undeclared)."""
-    status = InvoiceStatus(
-        provider=provider.name,
-        seller_tax_id=seller_tax_id,
-        order_id="UNKNOWN",
-        state=InvoiceState.ISSUED,
-        invoice_number="26310000000000000001",
-    )
-    return {
-        Operation.ISSUE: lambda: provider.issue(service_invoice_for(seller_tax_id)),
-        Operation.QUERY: lambda: provider.query(seller_tax_id, ["UNKNOWN"]),
-        Operation.RED_APPLY: lambda: provider.red_apply(_dummy_red_request(seller_tax_id)),
-        Operation.RED_CONFIRM: lambda: provider.red_confirm(seller_tax_id, "UNKNOWN"),
-        Operation.RED_QUERY: lambda: provider.red_query(seller_tax_id, "UNKNOWN"),
-        Operation.RED_ISSUE: lambda: provider.red_issue(
-            _dummy_confirmation(seller_tax_id, provider.name)
-        ),
-        Operation.CANCEL: lambda: provider.cancel(seller_tax_id, "UNKNOWN"),
-        Operation.DOCUMENTS: lambda: provider.fetch_document(status, DocumentFormat.PDF),
-        Operation.DELIVER: lambda: provider.deliver(
-            Delivery(
-                seller_tax_id=seller_tax_id,
-                invoice_number="26310000000000000001",
-                channel=DeliveryChannel.EMAIL,
-                address="buyer@example.com",
-            )
-        ),
-        Operation.QUOTA: lambda: provider.quota(seller_tax_id),
-        Operation.CALLBACK: lambda: _as_awaitable(lambda: provider.verify_callback({}, b"{}", {})),
-    }
-
-
-async def _as_awaitable(fn: Callable[[], Any]) -> Any:
-    return fn()
-
-
-def service_invoice_for(seller_tax_id: str) -> Invoice:
-    from fapiao.models import Party
-
-    return service_invoice(Party(name="销方", tax_id=seller_tax_id))
 
 
 class ProviderConformance:
@@ -252,8 +182,8 @@ class ProviderConformance:
         from fapiao.sdk import ProviderBase
 
         for operation in self._caps(conformance_provider).operations:
-            method = getattr(type(conformance_provider), METHOD_OF_OPERATION[operation])
-            inherited = getattr(ProviderBase, METHOD_OF_OPERATION[operation])
+            method = getattr(type(conformance_provider), OPERATIONS[operation].method)
+            inherited = getattr(ProviderBase, OPERATIONS[operation].method)
             assert method is not inherited, f"{operation.value} declared but not implemented"
 
     async def test_undeclared_operations_refused_without_network(
@@ -262,11 +192,10 @@ class ProviderConformance:
         offline = conformance_harness.provider_factory(base_url=_CLOSED_PORT_URL)
         try:
             seller = conformance_harness.seller.tax_id or ""
-            calls = _operation_calls(offline, seller)
             undeclared = [op for op in Operation if op not in offline.capabilities.operations]
             for operation in undeclared:
                 with pytest.raises(UnsupportedOperation) as caught:
-                    await calls[operation]()
+                    await probe(offline, operation, seller)
                 assert caught.value.code == "UNSUPPORTED", operation
             # A declared network operation against the closed port must fail as
             # unavailable: proof that the refusals above really were offline.
@@ -657,9 +586,9 @@ class ProviderConformance:
 
     # -- contract shape (cheap, no sandbox call) ------------------------------------------
     def test_operations_are_coroutines(self, conformance_provider: Provider) -> None:
-        for operation, name in METHOD_OF_OPERATION.items():
-            method = getattr(conformance_provider, name)
-            if operation is Operation.CALLBACK:
-                assert not inspect.iscoroutinefunction(method), "verify_callback is synchronous"
+        for spec in OPERATIONS.values():
+            method = getattr(conformance_provider, spec.method)
+            if spec.is_coroutine:
+                assert inspect.iscoroutinefunction(method), f"{spec.method} must be async"
             else:
-                assert inspect.iscoroutinefunction(method), f"{name} must be async"
+                assert not inspect.iscoroutinefunction(method), f"{spec.method} is synchronous"

@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fapiao.contract.capabilities import Capabilities
-from fapiao.contract.provider import METHOD_OF_OPERATION, Provider
+from fapiao.contract.operations import OPERATIONS, probe
+from fapiao.contract.provider import Provider
 from fapiao.errors import (
     AuthFailed,
     CallbackRejected,
@@ -216,7 +217,7 @@ async def _declarations(s: _Session) -> Evidence:
 
     if isinstance(s.provider, ProviderBase):
         for operation in caps.operations:
-            name = METHOD_OF_OPERATION[operation]
+            name = OPERATIONS[operation].method
             if getattr(type(s.provider), name) is getattr(ProviderBase, name):
                 problems.append(f"{operation.value} declared but not implemented")
     if problems:
@@ -250,68 +251,6 @@ async def _scrub(s: _Session) -> Evidence:
     return {"secrets_checked": str(len(secrets)), "tax_id_masked": mask_tax_id(tax_id)}
 
 
-def _probe(provider: Provider, operation: Operation, seller: str) -> Awaitable[Any]:
-    """One harmless call of ``operation`` (it must be refused before any network call)."""
-    number = "26310000000000000001"
-    status = InvoiceStatus(
-        provider=provider.name,
-        seller_tax_id=seller,
-        order_id="SELFTEST",
-        state=InvoiceState.ISSUED,
-        invoice_number=number,
-    )
-    red = RedReversalRequest(
-        order_id=new_order_id("RED"),
-        seller_tax_id=seller,
-        original_invoice_number=number,
-        reason=RedReason.INVOICING_ERROR,
-    )
-    form = RedConfirmation(
-        provider=provider.name,
-        confirmation_id="SELFTEST",
-        seller_tax_id=seller,
-        original_invoice_number=number,
-        order_id=red.order_id,
-        reason=RedReason.INVOICING_ERROR,
-        state=RedConfirmationState.CONFIRMED,
-        amount=Decimal("-1.00"),
-        tax=Decimal("-0.06"),
-    )
-
-    async def callback() -> Any:
-        return provider.verify_callback({}, b"{}", {})
-
-    calls: dict[Operation, Callable[[], Awaitable[Any]]] = {
-        Operation.ISSUE: lambda: provider.issue(
-            invoice_mix(_party(seller), _party(seller))["special_multi_rate"]
-        ),
-        Operation.QUERY: lambda: provider.query(seller, ["SELFTEST"]),
-        Operation.RED_APPLY: lambda: provider.red_apply(red),
-        Operation.RED_CONFIRM: lambda: provider.red_confirm(seller, "SELFTEST"),
-        Operation.RED_QUERY: lambda: provider.red_query(seller, "SELFTEST"),
-        Operation.RED_ISSUE: lambda: provider.red_issue(form),
-        Operation.CANCEL: lambda: provider.cancel(seller, "SELFTEST"),
-        Operation.DOCUMENTS: lambda: provider.fetch_document(status, DocumentFormat.PDF),
-        Operation.DELIVER: lambda: provider.deliver(
-            Delivery(
-                seller_tax_id=seller,
-                invoice_number=number,
-                channel=DeliveryChannel.EMAIL,
-                address="buyer@example.com",
-            )
-        ),
-        Operation.QUOTA: lambda: provider.quota(seller),
-        Operation.CALLBACK: callback,
-    }
-    return calls[operation]()
-
-
-def _party(tax_id: str) -> Any:
-    from fapiao.models import Party
-
-    return Party(name="销方", tax_id=tax_id)
-
-
 async def _undeclared_refused(s: _Session) -> Evidence:
     undeclared = [op for op in Operation if op not in s.caps.operations]
     if not undeclared:
@@ -329,7 +268,7 @@ async def _probe_undeclared(offline: Provider, undeclared: list[Operation], sell
     wrong: list[str] = []
     for operation in undeclared:
         try:
-            await _probe(offline, operation, seller)
+            await probe(offline, operation, seller)
         except UnsupportedOperation:
             continue
         except FapiaoError as exc:

@@ -212,10 +212,11 @@ def config_target(
     one routed to the profile unless given; ``callback_listen`` (``HOST:PORT``) starts a
     receiver there for the callbacks the provider sends to the profile's ``callback_url``."""
     from fapiao.engine.config import load_config, resolve_profile
+    from fapiao.engine.routing import Router
 
     config = load_config(config_file)
     resolved = resolve_profile(config, profile)
-    sellers = config.sellers_of(profile)
+    sellers = Router(config).sellers(profile)
     tax_id = seller_tax_id or (sellers[0] if sellers else None)
     if not tax_id:
         raise ConfigError(

@@ -6,7 +6,7 @@ A failure *before* the request left (connect refused, pool timeout) is safe to r
 call) is ``OUTCOME_UNKNOWN`` and must be settled by a query, never by resending. Only requests
 the plugin declares idempotent are retried here.
 
-The underlying transport is chosen deliberately (DESIGN §8): httpx's own async transport
+The underlying transport is chosen deliberately (docs/architecture.md §5): httpx's own async transport
 slows down under concurrency on this class of machine, so ``aiohttp`` (through
 ``httpx-aiohttp``) is the default when installed; ``FAPIAO_HTTP_TRANSPORT=httpx`` or the
 ``transport`` argument selects the plain one. Plugins code against ``httpx`` either way.

@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, ClassVar
 
-from fapiao.contract import ConnectorSettings, MappedDocument, SourceDocument, WriteBack
-from fapiao.masking import Scrubber
-from fapiao.models import InvoiceState
-from fapiao.transport import HttpClientFactory
+from fapiao.sdk import (
+    ConnectorBase,
+    ConnectorSettings,
+    HttpClientFactory,
+    InvoiceState,
+    MappedDocument,
+    SourceDocument,
+    WriteBack,
+)
 from fapiao_erp_sap.cursor import BillingCursor
 from fapiao_erp_sap.mapping import ENRICHMENT_KEY, BillingDocumentMapper, results
 from fapiao_erp_sap.materials import MappingTable
@@ -44,49 +49,31 @@ a document changed in SAP after a failure is offered again)."""
 _RESULT_CHUNK = 40
 
 
-class SapConnector:
+class SapConnector(ConnectorBase[SapSettings]):
     name: ClassVar[str] = "sap"
     settings_model: ClassVar[type[ConnectorSettings]] = SapSettings
 
     def __init__(self, settings: SapSettings, *, http: HttpClientFactory | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings, http=http)
         self.table = MappingTable.load(settings.material_mapping)
         self.mapper = BillingDocumentMapper(settings, self.table)
-        self.scrubber = Scrubber(secrets=settings.secret_values())
-        client = (http or HttpClientFactory()).create(
-            provider=self.name,
-            base_url=settings.resolved_base_url(),
-            timeout=settings.timeout_seconds,
-            max_connections=settings.max_connections,
-            rate_limit_per_second=settings.rate_limit_per_second,
-            verify=settings.verify_tls,
-            scrub=self.scrub,
-        )
         oauth = None
         basic = None
         if settings.auth == "oauth":
-            assert settings.token_url and settings.client_id and settings.client_secret
+            token_url, client_id, client_secret = settings.oauth_credentials()
             oauth = ODataClient.oauth_source(
-                client,
-                settings.token_url,
-                settings.client_id,
-                settings.client_secret.get_secret_value(),
-                settings.scope,
+                self.http, token_url, client_id, client_secret, settings.scope
             )
         else:
-            assert settings.username and settings.password is not None
-            basic = (settings.username, settings.password.get_secret_value())
+            basic = settings.basic_credentials()
         self.odata = ODataClient(
-            client,
+            self.http,
             basic=basic,
             oauth=oauth,
             sap_client=settings.sap_client,
             language=settings.language,
         )
         self._partners: dict[str, dict[str, Any] | None] = {}
-
-    def scrub(self, transcript: str) -> str:
-        return self.scrubber.scrub(transcript)
 
     @property
     def _billing(self) -> str:
@@ -238,12 +225,3 @@ class SapConnector:
         """The write-back record of one document, as SAP holds it (None if there is none)."""
         body = await self.odata.get_optional(f"{self._writeback}/{entity_path(billing_document)}")
         return dict(body) if body else None
-
-    async def aclose(self) -> None:
-        await self.odata.aclose()
-
-    async def __aenter__(self) -> SapConnector:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from fapiao.errors import ConfigError
+from fapiao.sdk import ConfigError
 from fapiao_erp_sap.odata import format_datetimeoffset_literal, string_literal
 
 __all__ = ["BillingCursor"]

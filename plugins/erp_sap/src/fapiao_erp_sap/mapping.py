@@ -17,17 +17,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fapiao.contract import MappedDocument, SourceDocument
-from fapiao.errors import InvalidInvoice, ValidationIssue
-from fapiao.models import (
+from fapiao.sdk import (
+    InvalidInvoice,
     Invoice,
     InvoiceKind,
     InvoiceLine,
+    MappedDocument,
     Party,
     RedLine,
     RedReason,
     RedReversalRequest,
+    SourceDocument,
     TaxTreatment,
+    ValidationIssue,
+    ensure_valid,
 )
 from fapiao_erp_sap.materials import MappingTable, MaterialEntry
 from fapiao_erp_sap.odata import parse_datetime
@@ -473,8 +476,6 @@ class BillingDocumentMapper:
     def _validate(
         self, invoice: Invoice, prefix: str, line_items: list[int], function: str
     ) -> None:
-        from fapiao.rules import ensure_valid
-
         try:
             ensure_valid(invoice)
         except InvalidInvoice as exc:

@@ -17,8 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from fapiao.errors import ConfigError
-from fapiao.models import TaxTreatment
+from fapiao.sdk import ConfigError, TaxTreatment
 
 __all__ = ["MappingTable", "MaterialEntry", "TaxCodeRule"]
 

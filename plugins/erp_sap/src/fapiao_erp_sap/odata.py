@@ -16,8 +16,7 @@ from typing import Any
 
 import httpx
 
-from fapiao.errors import AuthFailed, NotFound, ProviderError
-from fapiao.transport import ProviderHttp
+from fapiao.sdk import AuthFailed, NotFound, ProviderError, ProviderHttp
 
 __all__ = [
     "ODataClient",
@@ -138,7 +137,8 @@ class _TokenSource:
 
 
 class ODataClient:
-    """Reads and writes SAP OData v2 services through the project's transport.
+    """Reads and writes SAP OData v2 services through the project's transport (the client
+    it is given belongs to the connector, which closes it).
 
     Reads are idempotent and retried by the transport. Writes are PUTs of a whole entity by key
     (the same PUT twice leaves the same state), so they are retried too; a CSRF token is fetched
@@ -295,6 +295,3 @@ class ODataClient:
                 continue
             self._raise_for(response, f"write-back {entity_path}")
             return
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

@@ -12,8 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from fapiao.contract import ConnectorSettings
-from fapiao.models import InvoiceKind, RedReason
+from fapiao.sdk import ConfigError, ConnectorSettings, InvoiceKind, RedReason
 
 __all__ = ["SapSettings", "SellerProfile"]
 
@@ -93,13 +92,47 @@ class SapSettings(ConnectorSettings):
 
     @model_validator(mode="after")
     def _credentials_present(self) -> SapSettings:
-        if self.auth == "basic" and (not self.username or self.password is None):
-            raise ValueError("auth 'basic' needs username and password")
-        if self.auth == "oauth" and (
-            not self.token_url or not self.client_id or self.client_secret is None
-        ):
-            raise ValueError("auth 'oauth' needs token_url, client_id and client_secret")
+        missing = self.missing_credentials()
+        if missing:
+            listed = (
+                ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
+            )
+            raise ValueError(f"auth {self.auth!r} needs {listed}")
         return self
+
+    def missing_credentials(self) -> list[str]:
+        """The settings ``auth`` needs that are not set (empty when the log-on is complete)."""
+        if self.auth == "basic":
+            wanted = {"username": self.username, "password": self.password}
+        else:
+            wanted = {
+                "token_url": self.token_url,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            }
+        return [name for name, value in wanted.items() if value is None or value == ""]
+
+    def basic_credentials(self) -> tuple[str, str]:
+        """(username, password) for ``auth = "basic"``."""
+        if self.username and self.password is not None:
+            return self.username, self.password.get_secret_value()
+        raise self._incomplete()
+
+    def oauth_credentials(self) -> tuple[str, str, str]:
+        """(token_url, client_id, client_secret) for ``auth = "oauth"``."""
+        if self.token_url and self.client_id and self.client_secret is not None:
+            return self.token_url, self.client_id, self.client_secret.get_secret_value()
+        raise self._incomplete()
+
+    def _incomplete(self) -> ConfigError:
+        # The validator refuses incomplete settings already; this guards settings built without
+        # validation (model_construct), and unlike an assert it survives ``python -O``.
+        names = ", ".join(f"connectors.sap.{name}" for name in self.missing_credentials())
+        return ConfigError(
+            f"SAP connector: auth {self.auth!r} needs the settings {names}",
+            message_zh=f"SAP 连接器：认证方式 {self.auth} 须配置 {names}",
+            field=names.split(", ")[0],
+        )
 
     def seller_for(self, company_code: str | None, sales_org: str | None) -> SellerProfile | None:
         for key in (company_code, sales_org):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fapiao.contract import WriteBack
-from fapiao.models import DocumentFormat
+from fapiao.sdk import DocumentFormat, WriteBack
 from fapiao_erp_sap.odata import format_datetimeoffset, string_literal
 
 __all__ = [

@@ -18,16 +18,16 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from fapiao.errors import (
+from fapiao.sdk import (
     AuthFailed,
     FapiaoError,
     NotFound,
     ProviderError,
+    ProviderHttp,
     ProviderUnavailable,
     RateLimited,
+    Scrubber,
 )
-from fapiao.masking import Scrubber
-from fapiao.transport import HttpClientFactory, ProviderHttp
 from fapiao_erp_yonyou.settings import YonyouSettings
 from fapiao_erp_yonyou.signing import token_signature
 
@@ -72,19 +72,13 @@ def error_for_yonyou_code(code: str, message: str) -> FapiaoError:
 
 
 class YonyouApi:
-    def __init__(self, settings: YonyouSettings, *, http: HttpClientFactory | None = None) -> None:
+    """The open API over the connector's shared client; tokens it fetches join the connector's
+    scrubber, so they never reach a log line either."""
+
+    def __init__(self, settings: YonyouSettings, http: ProviderHttp, scrubber: Scrubber) -> None:
         self.settings = settings
-        self.scrubber = Scrubber(secrets=settings.secret_values())
-        factory = http or HttpClientFactory()
-        self.http: ProviderHttp = factory.create(
-            provider=NAME,
-            base_url=settings.resolved_base_url(),
-            timeout=settings.timeout_seconds,
-            max_connections=settings.max_connections,
-            rate_limit_per_second=settings.rate_limit_per_second,
-            verify=settings.verify_tls,
-            scrub=self.scrubber.scrub,
-        )
+        self.http = http
+        self.scrubber = scrubber
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = asyncio.Lock()
@@ -169,9 +163,6 @@ class YonyouApi:
             if not records or page >= page_count:
                 return
             page += 1
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 def _json_body(text: str) -> dict[str, Any]:

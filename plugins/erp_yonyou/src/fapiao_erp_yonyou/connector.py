@@ -18,10 +18,16 @@ from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from fapiao.contract import ConnectorSettings, MappedDocument, SourceDocument, WriteBack
-from fapiao.errors import NotFound
-from fapiao.models import InvoiceState
-from fapiao.transport import HttpClientFactory
+from fapiao.sdk import (
+    ConnectorBase,
+    ConnectorSettings,
+    HttpClientFactory,
+    InvoiceState,
+    MappedDocument,
+    NotFound,
+    SourceDocument,
+    WriteBack,
+)
 from fapiao_erp_yonyou.api import YonyouApi
 from fapiao_erp_yonyou.mapping import DocumentMapper
 from fapiao_erp_yonyou.settings import YonyouSettings
@@ -80,13 +86,13 @@ def writeback_body(erp_id: str, outcome: WriteBack) -> dict[str, Any]:
     return {"data": data}
 
 
-class YonyouConnector:
+class YonyouConnector(ConnectorBase[YonyouSettings]):
     name: ClassVar[str] = "yonyou"
     settings_model: ClassVar[type[ConnectorSettings]] = YonyouSettings
 
     def __init__(self, settings: YonyouSettings, *, http: HttpClientFactory | None = None) -> None:
-        self.settings = settings
-        self.api = YonyouApi(settings, http=http)
+        super().__init__(settings, http=http)
+        self.api = YonyouApi(settings, self.http, self.scrubber)
         self.mapper = DocumentMapper(settings)
         self.list_path, self.detail_path, default_writeback = _PATHS[settings.document]
         self.writeback_path = settings.writeback_path or default_writeback
@@ -172,9 +178,6 @@ class YonyouConnector:
             message_zh=f"回写时未找到用友单据 {code}",
             provider="yonyou",
         )
-
-    async def aclose(self) -> None:
-        await self.api.aclose()
 
 
 def _parse_cursor(cursor: str | None) -> tuple[str | None, str | None]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from fapiao.errors import CallbackRejected
+from fapiao.sdk import CallbackRejected
 from fapiao_erp_yonyou.signing import EventEnvelopeError, decrypt_event, event_signature
 
 __all__ = ["YonyouEvent", "parse_event"]

@@ -17,19 +17,21 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from fapiao.contract import MappedDocument, SourceDocument
-from fapiao.errors import InvalidInvoice, ValidationIssue
-from fapiao.models import (
+from fapiao.sdk import (
     CENT,
+    InvalidInvoice,
     Invoice,
     InvoiceKind,
     InvoiceLine,
     LineKind,
+    MappedDocument,
     Party,
     RedLine,
     RedReason,
     RedReversalRequest,
+    SourceDocument,
     TaxTreatment,
+    ValidationIssue,
 )
 from fapiao_erp_yonyou.settings import SellerOrg, YonyouSettings
 

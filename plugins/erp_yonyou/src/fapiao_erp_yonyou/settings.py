@@ -10,8 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from fapiao.contract import ConnectorSettings
-from fapiao.models import Environment, InvoiceKind, RedReason
+from fapiao.sdk import ConnectorSettings, Environment, InvoiceKind, RedReason
 
 __all__ = ["SellerOrg", "YonyouSettings"]
 

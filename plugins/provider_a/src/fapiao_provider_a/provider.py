@@ -115,7 +115,6 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         issuance="async",
         status_updates="callback",
         red_partial=True,
-        red_confirmation_by_buyer=True,
         documents_inline=False,
         max_lines_per_invoice=2000,
         max_query_batch=50,

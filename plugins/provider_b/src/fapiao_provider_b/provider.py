@@ -84,7 +84,6 @@ CAPABILITIES = Capabilities(
     issuance="sync",
     status_updates="polling",
     red_partial=True,
-    red_confirmation_by_buyer=True,
     documents_inline=True,
     max_lines_per_invoice=200,
     max_query_batch=20,

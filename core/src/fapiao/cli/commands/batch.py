@@ -61,7 +61,7 @@ def batch_command(
 ) -> None:
     """Issue a file of invoices (批量开票): streamed, bounded, resumable."""
     from fapiao.cli.output import emit_json
-    from fapiao.engine.batch import run_batch
+    from fapiao.engine.client import run_batch
 
     setup_logging(log_level, log_file)
 

@@ -1,4 +1,5 @@
-"""``fapiao plugins``: what is installed, its version, capabilities and load errors."""
+"""``fapiao plugins``: what is installed (providers, connectors, hook plugins), its version,
+capabilities, the hooks it implements, and load errors."""
 
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ def _capabilities(obj: Any) -> dict[str, Any] | None:
 def plugins_command(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """List installed provider and connector plugins (列出已安装插件), broken ones included."""
+    """List installed provider, connector and hook plugins (列出已安装插件), broken ones included."""
     from fapiao.cli.output import console, emit_json
     from fapiao.plugins import discover
 
     registry = discover()
     rows: list[dict[str, Any]] = []
-    for kind, plugins in (("provider", registry.providers), ("connector", registry.connectors)):
-        for name, plugin in sorted(plugins.items()):
+    for kind in ("provider", "connector", "hooks"):
+        for name, plugin in sorted(registry.table(kind).items()):
             rows.append(
                 {
                     "kind": kind,
@@ -35,6 +36,7 @@ def plugins_command(
                     "version": plugin.version,
                     "status": "ok",
                     "capabilities": _capabilities(plugin.obj),
+                    "hooks": list(plugin.hooks),
                     "error": None,
                 }
             )
@@ -47,6 +49,7 @@ def plugins_command(
                 "version": None,
                 "status": "broken",
                 "capabilities": None,
+                "hooks": [],
                 "error": broken.error,
             }
         )
@@ -60,11 +63,14 @@ def plugins_command(
         table.add_column(column)
     for row in rows:
         caps = row["capabilities"]
-        detail = (
-            ", ".join(caps["operations"]) + f" · {caps['issuance']} · {caps['status_updates']}"
-            if caps
-            else (row["error"] or "")
-        )
+        if caps:
+            detail = (
+                ", ".join(caps["operations"]) + f" · {caps['issuance']} · {caps['status_updates']}"
+            )
+        elif row["hooks"]:
+            detail = "hooks: " + ", ".join(row["hooks"])
+        else:
+            detail = row["error"] or ""
         status = "[green]ok[/]" if row["status"] == "ok" else "[red]broken[/]"
         table.add_row(
             row["kind"],

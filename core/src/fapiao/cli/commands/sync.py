@@ -29,7 +29,7 @@ async def _run(
 ) -> Any:
     from fapiao.engine.client import AsyncClient
     from fapiao.engine.config import load_config
-    from fapiao.engine.sync import build_connector, run_sync
+    from fapiao.engine.erp_sync import build_connector, run_sync
 
     config = load_config(config_path)
     connector = build_connector(config, connector_name)

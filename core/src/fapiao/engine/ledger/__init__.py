@@ -2,7 +2,8 @@
 
 SQLite file by default, PostgreSQL by URL; migrations ship inside the package and run when a
 ledger is opened. Writes are group-committed by one writer thread (``writer.py``) and
-acknowledged only after their commit. The state machine lives in ``fapiao.engine.states``.
+acknowledged only after their commit. The ledger owns the state machine too
+(``fapiao.engine.ledger.states``: transitions, report ordering, the named sets of states).
 
     ledger = Ledger.open("sqlite:///fapiao.db")
     record, created = await ledger.reserve(key, provider_profile="p", provider="nuonuo",
@@ -10,7 +11,6 @@ acknowledged only after their commit. The state machine lives in ``fapiao.engine
     await ledger.transition(key, InvoiceState.SUBMITTED, source="api")
 """
 
-from fapiao.engine.ledger.lifecycle import RESERVABLE_STATES, UNSETTLED_STATES
 from fapiao.engine.ledger.records import (
     BatchRecord,
     DocumentRecord,
@@ -22,12 +22,26 @@ from fapiao.engine.ledger.records import (
     RequestKey,
     RequestKind,
 )
+from fapiao.engine.ledger.states import (
+    HAS_INVOICE_STATES,
+    RED_WORKFLOW_STATES,
+    RESERVABLE_STATES,
+    REVERSIBLE_STATES,
+    SENT_UNSETTLED_STATES,
+    UNSENT_STATES,
+    UNSETTLED_STATES,
+)
 from fapiao.engine.ledger.store import DEFAULT_URL, Ledger
 from fapiao.engine.ledger.writer import GroupCommitWriter, WriterStats
 
 __all__ = [
     "DEFAULT_URL",
+    "HAS_INVOICE_STATES",
+    "RED_WORKFLOW_STATES",
     "RESERVABLE_STATES",
+    "REVERSIBLE_STATES",
+    "SENT_UNSETTLED_STATES",
+    "UNSENT_STATES",
     "UNSETTLED_STATES",
     "BatchRecord",
     "DocumentRecord",

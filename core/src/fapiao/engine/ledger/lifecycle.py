@@ -39,7 +39,13 @@ from fapiao.engine.ledger.statements import (
     now,
     request_id,
 )
-from fapiao.engine.states import StatusDecision, check_transition, decide_status
+from fapiao.engine.ledger.states import (
+    RESERVABLE_STATES,
+    UNSETTLED_STATES,
+    StatusDecision,
+    check_transition,
+    decide_status,
+)
 from fapiao.errors import InvalidStateTransition, LedgerUnavailable
 from fapiao.models import DocumentFormat, InvoiceState, InvoiceStatus
 
@@ -59,15 +65,6 @@ __all__ = [
 ]
 
 S = InvoiceState
-
-RESERVABLE_STATES = frozenset({S.RECEIVED, S.VALIDATED, S.SUBMITTED})
-"""States a record may be created in: nothing has been issued yet."""
-
-UNSETTLED_STATES = frozenset(
-    {S.RECEIVED, S.VALIDATED, S.SUBMITTED, S.ISSUING, S.RED_REQUESTED, S.RED_CONFIRMED}
-)
-"""Records whose outcome is still open: never sent, sent without a final answer, or a red
-form in flight. ``issued`` and ``partially_reversed`` are settled (though not final)."""
 
 _MAX_RETRIES = 5
 _CHUNK = 400  # keys per IN (...) query: far below every driver's parameter limit

@@ -45,7 +45,7 @@ class EventSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RequestKey:
-    """The idempotency key of DESIGN §5: the seller (subsidiary) and its external order id."""
+    """The idempotency key (docs/architecture.md §3): the seller (subsidiary) and its external order id."""
 
     seller_tax_id: str
     order_id: str

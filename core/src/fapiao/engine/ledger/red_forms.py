@@ -1,7 +1,7 @@
 """红字确认单 (red-letter confirmation forms) raised against blue requests, and what they reverse.
 
 The rule "the sum of red amounts never exceeds what remains of the blue invoice, per line and
-in total" (DESIGN §6) needs, per blue line, what has been reversed so far: each form keeps the
+in total" (docs/domain-rules.md) needs, per blue line, what has been reversed so far: each form keeps the
 amount it reverses per blue line index, and :func:`reversed_amounts` sums them.
 """
 

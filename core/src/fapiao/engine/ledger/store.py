@@ -1,4 +1,4 @@
-"""The ledger's async API: what the engine calls to make issuance exactly-once (DESIGN §5).
+"""The ledger's async API: what the engine calls to make issuance exactly-once (docs/architecture.md §3).
 
 Every write goes through the group-commit writer (``writer.py``) and returns only after its
 transaction committed, so a state the caller acts on (above all ``submitted``, recorded
@@ -401,7 +401,7 @@ class Ledger:
         self, key: RequestKey, status: InvoiceStatus, *, source: str | EventSource
     ) -> LedgerRecord:
         """Apply a provider's report idempotently: duplicates, late and out-of-order reports
-        never move the record backwards (see ``fapiao.engine.states.decide_status``)."""
+        never move the record backwards (see ``fapiao.engine.ledger.states.decide_status``)."""
         _check_key(key)
         if (status.seller_tax_id, status.order_id) != (key.seller_tax_id, key.order_id):
             raise _bad_argument(

@@ -1,6 +1,6 @@
 """Group commit: one writer thread turns many concurrent ledger changes into few transactions.
 
-Committing every transition alone caps the engine near the disk's fsync rate (DESIGN §8:
+Committing every transition alone caps the engine near the disk's fsync rate (docs/architecture.md §5:
 ~1,600 invoices/s on SQLite against ~90,000/s with 200 rows per transaction). So callers
 enqueue *operations* (plain functions of a SQLAlchemy ``Connection``) and await a future; the
 writer thread takes whatever has queued up (at most ``max_batch``, optionally lingering up to

@@ -1,4 +1,4 @@
-"""The life cycle of an invoice request (DESIGN §5) as data, so every writer obeys one machine.
+"""The life cycle of an invoice request (docs/architecture.md §3) as data, so every writer obeys one machine.
 
 Two kinds of change reach a record, and they need different rules:
 
@@ -27,8 +27,15 @@ from fapiao.masking import mask_tax_id
 from fapiao.models import InvoiceState
 
 __all__ = [
+    "HAS_INVOICE_STATES",
     "RANK",
+    "RED_WORKFLOW_STATES",
+    "RESERVABLE_STATES",
+    "REVERSIBLE_STATES",
+    "SENT_UNSETTLED_STATES",
     "TRANSITIONS",
+    "UNSENT_STATES",
+    "UNSETTLED_STATES",
     "StatusDecision",
     "can_transition",
     "check_transition",
@@ -73,7 +80,30 @@ RANK: Mapping[InvoiceState, int] = {
 """How far along a record is. Equal ranks are alternatives (issued/failed, reversed/cancelled):
 a report of one never replaces the other."""
 
-_RED_WORKFLOW = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
+RESERVABLE_STATES = frozenset({S.RECEIVED, S.VALIDATED, S.SUBMITTED})
+"""States a record may be created in: nothing has been issued yet."""
+
+UNSENT_STATES = frozenset({S.RECEIVED, S.VALIDATED})
+"""Recorded and provably never sent (``submitted`` is committed before any send)."""
+
+SENT_UNSETTLED_STATES = frozenset({S.SUBMITTED, S.ISSUING})
+"""Sent (or possibly sent) without a final answer: settled by asking the provider."""
+
+RED_WORKFLOW_STATES = frozenset({S.RED_REQUESTED, S.RED_CONFIRMED})
+"""A blue invoice whose 红字确认单 is in flight. A provider's report of one of these states
+concerns the form, never a red request's own state."""
+
+UNSETTLED_STATES = UNSENT_STATES | SENT_UNSETTLED_STATES | RED_WORKFLOW_STATES
+"""Records whose outcome is still open: never sent, sent without a final answer, or a red
+form in flight. ``issued`` and ``partially_reversed`` are settled (though not final)."""
+
+HAS_INVOICE_STATES = frozenset(
+    {S.ISSUED, S.RED_REQUESTED, S.RED_CONFIRMED, S.PARTIALLY_REVERSED, S.REVERSED}
+)
+"""States in which an invoice number exists and documents can be fetched."""
+
+REVERSIBLE_STATES = frozenset({S.ISSUED, S.PARTIALLY_REVERSED})
+"""A blue invoice that a new red reversal may start on (one reversal at a time)."""
 
 
 def next_states(state: InvoiceState) -> frozenset[InvoiceState]:
@@ -151,6 +181,6 @@ def decide_status(current: InvoiceState, reported: InvoiceState) -> StatusDecisi
         return StatusDecision.STALE
     if RANK[reported] == RANK[current] or not _reachable(current, reported):
         return StatusDecision.CONFLICT
-    if current in _RED_WORKFLOW and not reported.is_final:
+    if current in RED_WORKFLOW_STATES and not reported.is_final:
         return StatusDecision.HELD
     return StatusDecision.APPLY
