@@ -18,8 +18,12 @@ from typer.testing import CliRunner
 
 from fapiao.cli.app import app, load_commands
 from fapiao.cli.builtins import BUILTIN_NAMES, BUILTINS
-from fapiao.cli.plugin_commands import PLUGIN_GROUPS, may_add_commands, needs_plugin_commands
-from fapiao.plugins import CONNECTOR_GROUP, PROVIDER_GROUP
+from fapiao.cli.plugin_commands import (
+    PLUGIN_GROUP_PREFIX,
+    may_add_commands,
+    needs_plugin_commands,
+)
+from fapiao.plugins import CONNECTOR_GROUP, HOOKS_GROUP, PROVIDER_GROUP
 
 HEAVY = ("sqlalchemy", "fastapi", "uvicorn", "httpx", "fapiao.engine", "fapiao.service")
 
@@ -114,8 +118,9 @@ def test_a_command_keeps_its_options_and_errors_without_traceback(tmp_path: Path
     assert typo.exit_code == 2 and "validate" in typo.output  # suggested
 
 
-def test_the_plugin_groups_are_the_plugin_modules_own() -> None:
-    assert PLUGIN_GROUPS == (PROVIDER_GROUP, CONNECTOR_GROUP)
+def test_every_group_discovery_loads_is_read_for_commands() -> None:
+    assert all(g.startswith(PLUGIN_GROUP_PREFIX) for g in (PROVIDER_GROUP, CONNECTOR_GROUP))
+    assert HOOKS_GROUP.startswith(PLUGIN_GROUP_PREFIX)
 
 
 @pytest.mark.parametrize(
@@ -167,11 +172,14 @@ def test_whether_a_plugin_can_add_commands_is_read_from_its_package_unimported(
     assert not any(m.startswith("cmdtest_") for m in sys.modules)
 
 
-def _install_fake_plugin(root: Path, name: str, module_source: str) -> None:
+def _install_fake_plugin(
+    root: Path, name: str, module_source: str, *, group: str = PROVIDER_GROUP
+) -> None:
     info = root / f"{name}-0.1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text(f"[fapiao.providers]\n{name} = {name}_mod:Provider\n")
+    target = f"{name}_mod:Provider" if group == PROVIDER_GROUP else f"{name}_mod"
+    (info / "entry_points.txt").write_text(f"[{group}]\n{name} = {target}\n")
     (info / "RECORD").write_text("")
     _write(root, {f"{name}_mod.py": module_source})
 
@@ -189,7 +197,8 @@ def _fapiao(args: list[str], pythonpath: Path) -> subprocess.CompletedProcess[st
     )
 
 
-def test_help_lists_the_commands_a_plugin_adds(tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", [PROVIDER_GROUP, HOOKS_GROUP])
+def test_help_lists_the_commands_a_plugin_adds(tmp_path: Path, group: str) -> None:
     _install_fake_plugin(
         tmp_path,
         "cmdtest_good",
@@ -204,6 +213,7 @@ def test_help_lists_the_commands_a_plugin_adds(tmp_path: Path) -> None:
             def hello() -> None:
                 \"\"\"Say hello from a plugin.\"\"\"
         """,
+        group=group,
     )
     done = _fapiao(["--help"], tmp_path)
     assert done.returncode == 0, done.stderr

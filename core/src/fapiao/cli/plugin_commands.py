@@ -5,19 +5,21 @@ connector and the ERP clients — most of a second — while a command line nami
 command (``fapiao validate FILE``) can never reach a plugin's command. So the console script
 loads plugins for their commands only when the command line names no built-in (a plugin's
 command, a typo, ``--help``, shell completion), and even then only when some installed
-plugin *can* add a command: the package holding its entry point's module mentions the hook
-(``fapiao_register_commands``), a ``fapiao_hooks`` object or a ``*`` import — the only ways
-its hook implementations can reach the plugin manager (see ``fapiao.hookspecs``). That check
-reads source files and imports nothing; a plugin whose source cannot be read (compiled,
-zipped) is taken to add commands. Commands that need the plugins for other reasons (their
-providers, validation hooks) load them themselves, as they always did.
+plugin *can* add a command: the package holding the module of one of its entry points (in
+any ``fapiao.*`` group — providers, connectors, hooks-only plugins, whatever group discovery
+loads next) mentions the hook (``fapiao_register_commands``), a ``fapiao_hooks`` object or a
+``*`` import — the only ways its hook implementations can reach the plugin manager (see
+``fapiao.hookspecs``). That check reads source files and imports nothing; a plugin whose
+source cannot be read (compiled, zipped) is taken to add commands. Commands that need the
+plugins for other reasons (their providers, validation hooks) load them themselves, as they
+always did.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
 import sys
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 
@@ -25,15 +27,15 @@ import typer
 
 __all__ = [
     "HOOK_MARKERS",
-    "PLUGIN_GROUPS",
+    "PLUGIN_GROUP_PREFIX",
     "add_plugin_commands",
     "may_add_commands",
     "needs_plugin_commands",
 ]
 
-# fapiao.plugins.PROVIDER_GROUP and CONNECTOR_GROUP (importing that module costs stevedore;
-# a test keeps the two equal)
-PLUGIN_GROUPS = ("fapiao.providers", "fapiao.connectors")
+# every group fapiao.plugins discovers starts so (importing that module costs stevedore; a
+# test checks its groups against this)
+PLUGIN_GROUP_PREFIX = "fapiao."
 HOOK_MARKERS = ("fapiao_register_commands", "fapiao_hooks", "import *")
 
 
@@ -51,7 +53,7 @@ def add_plugin_commands(cli: typer.Typer) -> None:
     commands still work.
     """
     try:
-        if not any(may_add_commands(module) for module in _plugin_modules()):
+        if not any(may_add_commands(module) for module in sorted(_plugin_modules())):
             return
         from fapiao.plugins import discover, get_plugin_manager
 
@@ -83,11 +85,15 @@ def may_add_commands(module: str) -> bool:
     return False
 
 
-def _plugin_modules() -> Iterator[str]:
-    installed = md.entry_points()
-    for group in PLUGIN_GROUPS:
-        for entry_point in installed.select(group=group):
-            yield entry_point.module
+def _plugin_modules() -> set[str]:
+    """The modules named by entry points in ``fapiao.*`` groups, of every installed
+    distribution (a shadowed duplicate only adds a module to read)."""
+    return {
+        entry_point.module
+        for distribution in md.distributions()
+        for entry_point in distribution.entry_points
+        if entry_point.group.startswith(PLUGIN_GROUP_PREFIX)
+    }
 
 
 def _package_sources(module: str) -> list[Path] | None:
