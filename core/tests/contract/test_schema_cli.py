@@ -6,11 +6,10 @@ import json
 
 from typer.testing import CliRunner
 
-from fapiao.cli.app import _load_commands, app
+from fapiao.cli.app import app
 
 
 def test_schema_of_invoice_has_money_as_string_or_integer() -> None:
-    _load_commands()
     result = CliRunner().invoke(app, ["schema", "invoice"])
     assert result.exit_code == 0, result.output
     schema = json.loads(result.output)
@@ -21,7 +20,6 @@ def test_schema_of_invoice_has_money_as_string_or_integer() -> None:
 
 
 def test_schema_unknown_model_is_refused() -> None:
-    _load_commands()
     result = CliRunner().invoke(app, ["schema", "nope"])
     assert result.exit_code != 0
     assert "unknown model" in result.output

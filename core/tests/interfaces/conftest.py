@@ -103,9 +103,8 @@ def install(tmp_path: Path, sandboxes: StartedSandboxes) -> Any:
 @pytest.fixture
 def cli() -> Any:
     """Run ``fapiao ARGS`` in-process; returns click's Result (stdout and stderr apart)."""
-    from fapiao.cli.app import _load_commands, app
+    from fapiao.cli.app import app
 
-    _load_commands()
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None) -> Any:

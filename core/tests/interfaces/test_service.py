@@ -237,3 +237,47 @@ async def test_service_connections_have_tcp_nodelay() -> None:
         answer = await http.get(url)
     assert answer.status_code == 200
     assert answer.text != "0"
+
+
+def test_openapi_operation_ids_stay_what_generated_clients_call() -> None:
+    spec = create_app(object()).openapi()  # type: ignore[arg-type]
+    operations = {
+        (method, path): operation["operationId"]
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+    assert operations == {
+        ("post", "/callbacks/{profile}"): "callback_callbacks__profile__post",
+        ("post", "/v1/invoices"): "issue_v1_invoices_post",
+        ("get", "/v1/invoices/{seller_tax_id}/{order_id}"): (
+            "query_v1_invoices__seller_tax_id___order_id__get"
+        ),
+        ("get", "/v1/invoices/{seller_tax_id}/{order_id}/events"): (
+            "events_v1_invoices__seller_tax_id___order_id__events_get"
+        ),
+        ("get", "/v1/invoices/{seller_tax_id}/{order_id}/documents/{fmt}"): (
+            "document_v1_invoices__seller_tax_id___order_id__documents__fmt__get"
+        ),
+        ("post", "/v1/red-reversals"): "red_reverse_v1_red_reversals_post",
+        ("post", "/v1/deliveries"): "deliver_v1_deliveries_post",
+        ("get", "/v1/sellers/{seller_tax_id}/quota"): "quota_v1_sellers__seller_tax_id__quota_get",
+        ("get", "/v1/status"): "status_v1_status_get",
+        ("get", "/metrics"): "metrics_endpoint_metrics_get",
+        ("get", "/healthz"): "healthz_healthz_get",
+    }
+    for name in ("Invoice", "RedReversalIn", "Delivery"):
+        assert name in spec["components"]["schemas"]
+
+
+async def test_the_token_is_checked_before_the_body_is_read() -> None:
+    app = create_app(object(), api_token="t0k")  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
+        refused = await http.post("/v1/invoices", content=b"{oops")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "Bearer"
+        malformed = await http.post(
+            "/v1/invoices", content=b"{oops", headers={"Authorization": "Bearer t0k"}
+        )
+        assert malformed.status_code == 422
+        assert malformed.json()["error"]["issues"][0]["code"] == "MALFORMED_JSON"

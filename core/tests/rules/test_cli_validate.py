@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fapiao.cli.app import _load_commands, app
+from fapiao.cli.app import app
 from fapiao.errors import ValidationIssue
 from fapiao.hookspecs import hookimpl
 from fapiao.plugins import get_plugin_manager
@@ -19,7 +19,6 @@ from .conftest import invoice_data, line
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 runner = CliRunner()
-_load_commands()  # every command module, as the console script does
 
 
 def run(*args: str):

@@ -1,4 +1,4 @@
-"""What the engine's CLI commands share: options, running a command, logging, progress.
+"""What the engine's CLI commands share: running a command, logging, progress, a status.
 
 Why here and not in each command: every command must fail the same way — a bilingual
 message, the config file and key when the config is wrong, no traceback, a stable exit
@@ -7,6 +7,9 @@ through one scrubbing filter, whatever library wrote it.
 
 Exit statuses: 0 done, 1 refused or failed (the error says why), 2 bad usage or input,
 130 interrupted.
+
+Only the standard library, typer and pydantic at the top: a command imports this module at
+its own top, and rich (progress bars, tables) is imported by the functions that draw.
 """
 
 from __future__ import annotations
@@ -18,26 +21,20 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from fapiao.cli.app import emit_json, err_console, fail
 from fapiao.errors import FapiaoError, InvalidRequest
 from fapiao.masking import Scrubber, mask_text
 
 if TYPE_CHECKING:
     from fapiao.engine.batch import BatchProgress
     from fapiao.engine.client import AsyncClient
+    from fapiao.models import InvoiceStatus
 
 __all__ = [
-    "ConfigOption",
-    "JsonOption",
-    "LogFileOption",
-    "LogLevelOption",
     "ScrubbingFilter",
     "attempt",
     "batch_progress",
@@ -50,27 +47,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar="FAPIAO_CONFIG",
-        show_envvar=True,
-        help="config file (default: $FAPIAO_CONFIG, else ./fapiao.toml)",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-LogLevelOption = Annotated[
-    str, typer.Option("--log-level", help="debug, info, warning or error (logs are scrubbed)")
-]
-LogFileOption = Annotated[
-    Path | None, typer.Option("--log-file", help="write logs to this file instead of stderr")
-]
-
 
 def report_error(error: FapiaoError, *, as_json: bool = False) -> NoReturn:
     """Fail with the canonical error; a config error lists every problem with file and key."""
+    from rich.markup import escape
+
+    from fapiao.cli.output import emit_json, err_console, fail
+
     problems = getattr(error, "problems", None)
     if as_json:
         body: dict[str, Any] = {"error": error.to_info().model_dump(mode="json")}
@@ -122,6 +105,8 @@ def run(main: Callable[[], Coroutine[Any, Any, T]], *, as_json: bool = False) ->
 
 def attempt(step: Callable[[], T], *, as_json: bool = False) -> T:
     """Run a synchronous step of a command with the same error reporting as :func:`run`."""
+    from fapiao.cli.output import fail
+
     try:
         return step()
     except FapiaoError as exc:
@@ -216,6 +201,8 @@ def setup_logging(
     global _handler
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
+        from fapiao.cli.output import fail
+
         fail(f"未知日志级别 / unknown log level {level!r} (debug, info, warning, error)", code=2)
     root = logging.getLogger()
     if _handler is not None:
@@ -248,6 +235,16 @@ def batch_progress(
 ) -> Iterator[Callable[[BatchProgress], None]]:
     """A rich progress bar (on stderr) fed by the batch's progress callback: done/total,
     rate, ETA, and the running counts."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from fapiao.cli.output import err_console
+
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -297,12 +294,12 @@ def _clock(seconds: float) -> str:
 # -- human output -------------------------------------------------------------------------------
 
 
-def print_status(status: Any, *, title: str | None = None) -> None:
+def print_status(status: InvoiceStatus, *, title: str | None = None) -> None:
     """One invoice request's status as a two-column table (tax ID masked: screens are read
     over shoulders and pasted into tickets)."""
     from rich.table import Table
 
-    from fapiao.cli.app import console
+    from fapiao.cli.output import console
     from fapiao.masking import mask_tax_id
 
     table = Table(title=title, show_header=False)

@@ -12,11 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from fapiao.errors import FapiaoError, InvalidInvoice, ValidationIssue
 
-__all__ = ["STATUS_BY_CODE", "error_body", "error_response", "http_status_for", "issues_response"]
+__all__ = [
+    "STATUS_BY_CODE",
+    "Refused",
+    "error_body",
+    "error_response",
+    "fapiao_error_handler",
+    "http_status_for",
+    "issues_response",
+    "refused_handler",
+    "unauthorized_response",
+]
 
 STATUS_BY_CODE: dict[str, int] = {
     "INVALID_INVOICE": 422,
@@ -77,3 +88,36 @@ def issues_response(
         }
     }
     return JSONResponse(body, status_code=422)
+
+
+def unauthorized_response() -> JSONResponse:
+    """A 401 for a gateway request without the configured bearer token."""
+    return JSONResponse(
+        {
+            "error": {
+                "code": "UNAUTHORIZED",
+                "message_zh": "缺少或错误的访问令牌（Authorization: Bearer …）",
+                "message_en": "missing or wrong API token (Authorization: Bearer …)",
+                "retryable": False,
+            }
+        },
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+class Refused(Exception):
+    """Answer now with ``response`` (a body that is not even the right shape, no token)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def fapiao_error_handler(_request: Request, exc: FapiaoError) -> Response:
+    """Exception handler: a canonical error raised anywhere in a route, as its HTTP answer."""
+    return error_response(exc)
+
+
+async def refused_handler(_request: Request, exc: Refused) -> Response:
+    """Exception handler: the answer a :class:`Refused` carries."""
+    return exc.response

@@ -1,1 +1,2 @@
-"""One module per CLI command (or command group); each registers itself on ``app``."""
+"""One module per CLI command (or command group), imported only when its command is used;
+``fapiao.cli.builtins`` names each one."""

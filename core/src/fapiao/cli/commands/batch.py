@@ -18,21 +18,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.markup import escape
-from rich.table import Table
 
-from fapiao.cli.app import app, console, emit_json, err_console
-from fapiao.cli.runtime import (
-    ConfigOption,
-    JsonOption,
-    LogFileOption,
-    LogLevelOption,
-    batch_progress,
-    engine_client,
-    run,
-    setup_logging,
-)
+from fapiao.cli.options import ConfigOption, JsonOption, LogFileOption, LogLevelOption
+from fapiao.cli.runtime import batch_progress, engine_client, run, setup_logging
 
 __all__ = ["batch_command"]
 
@@ -44,7 +32,6 @@ class BatchFormat(StrEnum):
     CSV = "csv"
 
 
-@app.command("batch")
 def batch_command(
     file: Annotated[Path, typer.Argument(help="invoices: .jsonl (one per line) or .csv")],
     config: ConfigOption = None,
@@ -73,6 +60,7 @@ def batch_command(
     log_file: LogFileOption = None,
 ) -> None:
     """Issue a file of invoices (批量开票): streamed, bounded, resumable."""
+    from fapiao.cli.output import emit_json
     from fapiao.engine.client import run_batch
 
     setup_logging(log_level, log_file)
@@ -108,6 +96,11 @@ def batch_command(
 
 
 def _print(report: object) -> None:
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from fapiao.cli.output import console, err_console
     from fapiao.engine.batch import BatchReport
 
     assert isinstance(report, BatchReport)

@@ -12,13 +12,9 @@ from typing import Annotated
 
 import typer
 
-from fapiao.cli.app import app, console, emit_json, fail
-from fapiao.errors import FapiaoError
-
 __all__ = ["compare_command"]
 
 
-@app.command("compare")
 def compare_command(
     profiles: Annotated[
         str | None,
@@ -46,6 +42,8 @@ def compare_command(
 ) -> None:
     """Compare providers side by side: capabilities, scenario outcomes, canonical errors,
     latency, throughput and cost per 10,000 invoices (服务商对比)."""
+    from fapiao.cli.output import console, emit_json, fail
+    from fapiao.errors import FapiaoError
     from fapiao.tools.compare import compare_configured, compare_sandboxes, write_report
     from fapiao.tools.compare.pricing import load_pricing
     from fapiao.tools.targets import sandbox_names

@@ -9,22 +9,27 @@ key, the names exist) and secrets written in clear. Exit status 0 when there is 
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
-from fapiao.cli.app import app, console, emit_json, err_console
-from fapiao.cli.runtime import ConfigOption, JsonOption, attempt
+from fapiao.cli.lazy import MARKUP_MODE
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import attempt
 
 __all__ = ["check_command", "config_app"]
 
 config_app = typer.Typer(
-    name="config", help="Check the fapiao configuration (配置检查).", no_args_is_help=True
+    name="config",
+    help="Check the fapiao configuration (配置检查).",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP_MODE,
 )
-app.add_typer(config_app)
 
 
 @config_app.command("check")
 def check_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Validate a config file and say what is wrong and where (file, key)."""
+    from rich.markup import escape
+
+    from fapiao.cli.output import console, emit_json, err_console
     from fapiao.engine.config import check_config, config_path
 
     path = config_path(config)

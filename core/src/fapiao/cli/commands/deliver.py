@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from fapiao.cli.app import app, console, emit_json, fail
-from fapiao.cli.runtime import ConfigOption, JsonOption, engine_client, run
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import attempt, engine_client, run
 from fapiao.masking import mask_phone
 from fapiao.models import Delivery, DeliveryChannel, DeliveryResult
 
@@ -22,7 +22,6 @@ def _mask_address(channel: DeliveryChannel, address: str) -> str:
     return (name[:1] + "***@" + domain) if domain else "***"
 
 
-@app.command("deliver")
 def deliver_command(
     seller: Annotated[str, typer.Argument(help="seller tax ID")],
     invoice_number: Annotated[str, typer.Argument(help="20-digit invoice number")],
@@ -35,6 +34,8 @@ def deliver_command(
     as_json: JsonOption = False,
 ) -> None:
     """Deliver an issued invoice by e-mail or SMS (交付)."""
+    from fapiao.cli.output import console, emit_json, fail
+
     if (email is None) == (sms is None):
         fail(
             "请给出 --email 或 --sms 之一 / give exactly one of --email or --sms",
@@ -43,8 +44,6 @@ def deliver_command(
         )
     channel = DeliveryChannel.EMAIL if email is not None else DeliveryChannel.SMS
     address = email if email is not None else sms
-    from fapiao.cli.runtime import attempt
-
     delivery = attempt(
         lambda: Delivery(
             seller_tax_id=seller,

@@ -15,23 +15,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
-from fapiao.cli.app import app, console, emit_json
-from fapiao.cli.runtime import (
-    JsonOption,
-    LogFileOption,
-    LogLevelOption,
-    batch_progress,
-    run,
-    setup_logging,
-)
+from fapiao.cli.options import JsonOption, LogFileOption, LogLevelOption
+from fapiao.cli.runtime import batch_progress, run, setup_logging
 
 __all__ = ["demo_command"]
 
 
-@app.command("demo")
 def demo_command(
     out: Annotated[
         Path, typer.Option("--out", help="output folder (a fresh run directory inside)")
@@ -46,6 +36,7 @@ def demo_command(
     log_file: LogFileOption = None,
 ) -> None:
     """Run the end-to-end demo on loopback sandboxes (端到端演示)."""
+    from fapiao.cli.output import console, emit_json
     from fapiao.demo.runner import DemoOptions, run_demo
 
     log_filter = setup_logging(log_level, log_file)
@@ -77,6 +68,10 @@ def demo_command(
 
 
 def _print_summary(report: object) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from fapiao.cli.output import console
     from fapiao.demo.runner import DemoReport
 
     assert isinstance(report, DemoReport)

@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
-from fapiao.cli.app import app, console, emit_json
-from fapiao.cli.runtime import ConfigOption, JsonOption, engine_client, run
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import engine_client, run
 from fapiao.models import DocumentFormat
 
 __all__ = ["documents_command"]
 
 
-@app.command("documents")
 def documents_command(
     seller: Annotated[str, typer.Argument(help="seller tax ID")],
     order: Annotated[str, typer.Argument(help="external order id")],
@@ -36,6 +33,7 @@ def documents_command(
     as_json: JsonOption = False,
 ) -> None:
     """Download and verify an invoice's files (下载版式文件)."""
+    from fapiao.cli.output import console, emit_json
 
     async def main() -> list[dict[str, object]]:
         async with engine_client(config) as client:
@@ -56,6 +54,9 @@ def documents_command(
     if as_json:
         emit_json(files)
         return
+    from rich import box
+    from rich.table import Table
+
     table = Table(title="版式文件 / documents (verified)", box=box.SIMPLE_HEAD)
     for column in ("format", "file", "bytes", "sha256"):
         table.add_column(column)

@@ -15,17 +15,9 @@ from typing import Annotated
 
 import typer
 
-from fapiao.cli.app import app, emit_json, fail
-from fapiao.cli.runtime import (
-    ConfigOption,
-    JsonOption,
-    attempt,
-    engine_client,
-    print_status,
-    run,
-)
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import attempt, engine_client, print_status, run
 from fapiao.models import InvoiceState, InvoiceStatus
-from fapiao.rules import parse_invoice
 
 __all__ = ["issue_command", "read_input"]
 
@@ -34,6 +26,8 @@ _OPEN = {InvoiceState.SUBMITTED, InvoiceState.ISSUING}
 
 def read_input(file: str, *, as_json: bool) -> bytes:
     """The bytes of ``file`` (``-``: standard input), or a clear error naming it."""
+    from fapiao.cli.output import fail
+
     if file == "-":
         return sys.stdin.buffer.read()
     try:
@@ -42,7 +36,6 @@ def read_input(file: str, *, as_json: bool) -> bytes:
         fail(f"无法读取 / cannot read {file}: {exc.strerror or exc}", as_json=as_json, code=2)
 
 
-@app.command("issue")
 def issue_command(
     file: Annotated[str, typer.Argument(help="invoice JSON file, or - for standard input")],
     config: ConfigOption = None,
@@ -52,6 +45,10 @@ def issue_command(
     as_json: JsonOption = False,
 ) -> None:
     """Issue one blue invoice (开具蓝字发票), exactly once per seller + order id."""
+    from fapiao.cli.output import emit_json
+    from fapiao.rules import parse_invoice
+    from fapiao.views import public_status
+
     raw = read_input(file, as_json=as_json)
     invoice = attempt(lambda: parse_invoice(raw), as_json=as_json)
 
@@ -68,8 +65,6 @@ def issue_command(
 
     status = run(main, as_json=as_json)
     if as_json:
-        from fapiao.service.schemas import public_status
-
         emit_json(public_status(status))
     else:
         print_status(status, title="fapiao issue / 开票结果")

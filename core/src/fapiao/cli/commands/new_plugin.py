@@ -7,13 +7,9 @@ from typing import Annotated
 
 import typer
 
-from fapiao.cli.app import app, console, emit_json, fail
-from fapiao.errors import FapiaoError
-
 __all__ = ["new_plugin_command"]
 
 
-@app.command("new-plugin")
 def new_plugin_command(
     name: Annotated[str, typer.Argument(help="provider name (entry point), e.g. acme_cloud")],
     directory: Annotated[
@@ -26,6 +22,8 @@ def new_plugin_command(
 ) -> None:
     """Generate a provider plugin: pyproject with entry points, settings, a provider whose
     operations say "not implemented", a sandbox skeleton, README and conformance tests."""
+    from fapiao.cli.output import console, emit_json, fail
+    from fapiao.errors import FapiaoError
     from fapiao.tools.scaffold import generate
 
     try:

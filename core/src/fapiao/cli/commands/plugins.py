@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from fapiao.cli.app import app, console, emit_json
-from fapiao.plugins import discover
+__all__ = ["plugins_command"]
 
 
 def _capabilities(obj: Any) -> dict[str, Any] | None:
@@ -19,11 +17,13 @@ def _capabilities(obj: Any) -> dict[str, Any] | None:
     return dict(caps.model_dump(mode="json"))
 
 
-@app.command("plugins")
 def plugins_command(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """List installed provider, connector and hook plugins (列出已安装插件), broken ones included."""
+    from fapiao.cli.output import console, emit_json
+    from fapiao.plugins import discover
+
     registry = discover()
     rows: list[dict[str, Any]] = []
     for kind in ("provider", "connector", "hooks"):
@@ -56,6 +56,8 @@ def plugins_command(
     if as_json:
         emit_json(rows)
         return
+    from rich.table import Table
+
     table = Table(title="fapiao plugins / 已安装插件")
     for column in ("kind", "name", "distribution", "version", "status", "capabilities / error"):
         table.add_column(column)

@@ -7,19 +7,19 @@ trail: every state change, when and why (API, batch, callback, poll, reconcile).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
-from fapiao.cli.app import app, console, emit_json
-from fapiao.cli.runtime import ConfigOption, JsonOption, engine_client, print_status, run
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import engine_client, print_status, run
+
+if TYPE_CHECKING:
+    from fapiao.views import EventOut, InvoiceStatusOut
 
 __all__ = ["query_command"]
 
 
-@app.command("query")
 def query_command(
     seller: Annotated[str, typer.Argument(help="seller tax ID")],
     order: Annotated[str, typer.Argument(help="external order id")],
@@ -31,7 +31,8 @@ def query_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show the status of one invoice request (查询)."""
-    from fapiao.service.schemas import EventOut, InvoiceStatusOut, event_out, public_status
+    from fapiao.cli.output import console, emit_json
+    from fapiao.views import event_out, public_status
 
     async def main() -> tuple[InvoiceStatusOut, list[EventOut] | None]:
         async with engine_client(config) as client:
@@ -48,6 +49,9 @@ def query_command(
         return
     print_status(status, title="fapiao query / 查询结果")
     if history:
+        from rich import box
+        from rich.table import Table
+
         table = Table(title="状态历史 / events", box=box.SIMPLE_HEAD)
         for column in ("at", "from", "to", "source", "detail"):
             table.add_column(column)

@@ -16,19 +16,16 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fapiao.cli.app import app, emit_json, fail
-from fapiao.cli.runtime import (
-    ConfigOption,
-    JsonOption,
-    engine_client,
-    print_status,
-    run,
-)
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import engine_client, print_status, run
 from fapiao.models import RedLine, RedReason, RedReversalRequest
+
+if TYPE_CHECKING:
+    from fapiao.engine import RedOutcome
 
 __all__ = ["parse_red_line", "red_command"]
 
@@ -44,6 +41,8 @@ def parse_red_line(text: str) -> RedLine:
         quantity = Decimal(parts[2]) if len(parts) == 3 else None
         return RedLine(original_line=index, amount=amount, quantity=quantity)
     except (ValueError, InvalidOperation):
+        from fapiao.cli.output import fail
+
         fail(
             f"--line {text!r}: 须为 行号:金额[:数量]，如 1:6499.00:1 / expected "
             "INDEX:AMOUNT[:QUANTITY], e.g. 1:6499.00:1 (0-based blue line, amount without tax)",
@@ -72,7 +71,6 @@ def _read_request(path: Path, *, as_json: bool) -> RedReversalRequest:
         raise InvalidInvoice(issues_from_validation_error(exc)) from None
 
 
-@app.command("red")
 def red_command(
     seller: Annotated[
         str | None, typer.Option("--seller", help="seller tax ID of the blue invoice")
@@ -104,9 +102,12 @@ def red_command(
     as_json: JsonOption = False,
 ) -> None:
     """Reverse an issued invoice with a red invoice (红冲), full or partial."""
+    from fapiao.cli.output import emit_json, fail
+    from fapiao.views import red_outcome_out
+
     lines = [parse_red_line(text) for text in line or []]
 
-    async def main() -> object:
+    async def main() -> RedOutcome:
         async with engine_client(config) as client:
             if request_file is not None:
                 request = _read_request(request_file, as_json=as_json)
@@ -139,10 +140,6 @@ def red_command(
             return await client.red_reverse(request, confirm=confirm, wait_seconds=wait)
 
     outcome = run(main, as_json=as_json)
-    from fapiao.engine.outcomes import RedOutcome
-    from fapiao.service.schemas import red_outcome_out
-
-    assert isinstance(outcome, RedOutcome)
     if as_json:
         emit_json(red_outcome_out(outcome))
         return

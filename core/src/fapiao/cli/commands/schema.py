@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 
-from fapiao.cli.app import app, emit_json
 from fapiao.models import Delivery, Invoice, RedReversalRequest
+
+__all__ = ["REQUEST_MODELS", "schema_command"]
 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "invoice": Invoice,
@@ -17,14 +18,15 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-@app.command()
-def schema(
+def schema_command(
     model: Annotated[
         str | None,
         typer.Argument(help=f"one of: {', '.join(REQUEST_MODELS)}; all when omitted"),
     ] = None,
 ) -> None:
     """Print the JSON Schema of the canonical request models (打印请求模型的 JSON Schema)."""
+    from fapiao.cli.output import emit_json
+
     if model is None:
         emit_json(
             {name: m.model_json_schema(mode="validation") for name, m in REQUEST_MODELS.items()}

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fapiao.cli.app import app, console, emit_json, fail
-from fapiao.cli.runtime import ConfigOption, JsonOption, attempt, report_error
+from fapiao.cli.lazy import MARKUP_MODE
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import attempt, report_error
 from fapiao.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ secrets_app = typer.Typer(
     name="secrets",
     help="Manage the encrypted secrets file (加密密钥文件): set, list, rotate, delete, keygen.",
     no_args_is_help=True,
+    rich_markup_mode=MARKUP_MODE,
 )
-app.add_typer(secrets_app)
 
 
 def _config(path: Path | None, as_json: bool) -> FapiaoConfig:
@@ -63,6 +64,8 @@ def set_command(
     as_json: JsonOption = False,
 ) -> None:
     """Add or replace a secret (value from a hidden prompt or --stdin)."""
+    from fapiao.cli.output import console, emit_json
+
     cfg = _config(config, as_json)
     store = _store(cfg, as_json)
     if stdin:
@@ -81,6 +84,8 @@ def set_command(
 @secrets_app.command("list")
 def list_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """List secret names (never values) and which config settings reference them."""
+    from fapiao.cli.output import console, emit_json
+
     cfg = _config(config, as_json)
     store = _store(cfg, as_json)
     used: dict[str, list[str]] = {}
@@ -122,6 +127,8 @@ def delete_command(
     as_json: JsonOption = False,
 ) -> None:
     """Remove a secret."""
+    from fapiao.cli.output import console, emit_json
+
     cfg = _config(config, as_json)
     store = _store(cfg, as_json)
     attempt(lambda: store.delete(name), as_json=as_json)
@@ -143,6 +150,7 @@ def rotate_command(
     as_json: JsonOption = False,
 ) -> None:
     """Re-encrypt every secret under a new key (atomic; the old key stops working)."""
+    from fapiao.cli.output import console, emit_json, fail
     from fapiao.engine.secrets import generate_key
 
     cfg = _config(config, as_json)
@@ -192,6 +200,7 @@ def rotate_command(
 @secrets_app.command("keygen")
 def keygen_command(as_json: JsonOption = False) -> None:
     """Print a new random 256-bit key (base64) for FAPIAO_SECRETS_KEY or a key file."""
+    from fapiao.cli.output import emit_json
     from fapiao.engine.secrets import generate_key
 
     key = generate_key()

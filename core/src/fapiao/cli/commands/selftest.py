@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
-
-from fapiao.cli.app import app, console, emit_json, fail
-from fapiao.errors import FapiaoError
 
 __all__ = ["selftest_command"]
 
 _MARKS = {"pass": ("✔", "green"), "fail": ("✘", "red"), "skip": ("–", "yellow")}
 
 
-@app.command("selftest")
 def selftest_command(
     profile: Annotated[
         str | None, typer.Option("--profile", help="profile of the config to test")
@@ -56,7 +51,9 @@ def selftest_command(
 ) -> None:
     """Run every declared capability against one environment and print the evidence
     (上线前全功能自测：开票、查询、版式文件、交付、红冲、回调、错误场景)."""
+    from fapiao.cli.output import emit_json, fail
     from fapiao.contract.sandbox import SandboxOptions
+    from fapiao.errors import FapiaoError
     from fapiao.tools.selftest import run_selftest
     from fapiao.tools.targets import config_target, parse_fault_options, sandbox_target
 
@@ -93,6 +90,9 @@ def selftest_command(
 
 
 def _render(report: object) -> None:
+    from rich.text import Text
+
+    from fapiao.cli.output import console
     from fapiao.tools.selftest import SelftestReport
 
     assert isinstance(report, SelftestReport)

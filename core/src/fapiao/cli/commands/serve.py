@@ -19,23 +19,14 @@ from typing import Annotated, Any
 
 import typer
 
-from fapiao.cli.app import app, console, emit_json, err_console, fail
-from fapiao.cli.runtime import (
-    ConfigOption,
-    JsonOption,
-    LogFileOption,
-    LogLevelOption,
-    engine_client,
-    run,
-    setup_logging,
-)
+from fapiao.cli.options import ConfigOption, JsonOption, LogFileOption, LogLevelOption
+from fapiao.cli.runtime import engine_client, run, setup_logging
 
 __all__ = ["serve_command"]
 
 log = logging.getLogger("fapiao.service")
 
 
-@app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port")] = 8080,
@@ -52,6 +43,7 @@ def serve_command(
     log_file: LogFileOption = None,
 ) -> None:
     """Serve provider callbacks, the REST gateway and metrics (回调与网关服务)."""
+    from fapiao.cli.output import console, emit_json, err_console, fail
     from fapiao.service import bind, create_app
     from fapiao.service.server import server_for
 

@@ -3,21 +3,23 @@ still open — and how the config routes sellers (tax IDs masked)."""
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from fapiao.cli.app import app, console, emit_json
-from fapiao.cli.runtime import ConfigOption, JsonOption, engine_client, run
+from fapiao.cli.options import ConfigOption, JsonOption
+from fapiao.cli.runtime import engine_client, run
 from fapiao.masking import mask_tax_id
 from fapiao.models import InvoiceState
+
+if TYPE_CHECKING:
+    from fapiao.views import LedgerSummary
 
 __all__ = ["status_command"]
 
 
-@app.command("status")
 def status_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Summarise the ledger (台账概况): counts by state and profile, open requests."""
-    from fapiao.service.schemas import LedgerSummary, ledger_summary
+    from fapiao.cli.output import emit_json
+    from fapiao.views import ledger_summary
 
     async def main() -> tuple[LedgerSummary, dict[str, str], dict[str, str]]:
         async with engine_client(config) as client:
@@ -30,6 +32,15 @@ def status_command(config: ConfigOption = None, as_json: JsonOption = False) -> 
     if as_json:
         emit_json({"ledger": summary, "profiles": profiles, "routing": routing})
         return
+    _print(summary, profiles, routing)
+
+
+def _print(summary: LedgerSummary, profiles: dict[str, str], routing: dict[str, str]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from fapiao.cli.output import console
+
     states = [s.value for s in InvoiceState]
     table = Table(title="台账 / ledger by profile and state", box=box.SIMPLE_HEAD)
     table.add_column("profile")

@@ -7,10 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-
-from fapiao.cli.app import app, console, emit_json, err_console, fail
-from fapiao.errors import FapiaoError
 
 _STYLE = {
     "issued": "green",
@@ -53,7 +49,6 @@ async def _run(
         await connector.aclose()
 
 
-@app.command("sync")
 def sync_command(
     connector: Annotated[
         str, typer.Option("--connector", "-c", help="connector name, e.g. custom, sap, yonyou")
@@ -82,6 +77,8 @@ def sync_command(
     the rest goes on. Re-running never issues a document twice. Exit code 1 when any
     document was skipped, failed or is still pending.
     """
+    from fapiao.cli.output import console, emit_json, err_console, fail
+    from fapiao.errors import FapiaoError
 
     def show(item: Any) -> None:
         if as_json:
@@ -106,6 +103,8 @@ def sync_command(
     if as_json:
         emit_json(report.to_dict())
     else:
+        from rich.table import Table
+
         table = Table(
             title=f"fapiao sync --connector {connector}" + (" (dry run)" if dry_run else "")
         )

@@ -1,0 +1,20 @@
+"""The service's routes, one router per concern, in the order ``create_app`` includes them
+(which is the order of the OpenAPI document)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import callbacks, deliveries, documents, invoices, ops, red, sellers
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    callbacks.router,
+    invoices.router,
+    documents.router,
+    red.router,
+    deliveries.router,
+    sellers.router,
+    ops.router,
+)

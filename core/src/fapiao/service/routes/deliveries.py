@@ -1,0 +1,25 @@
+"""``POST /v1/deliveries``: send an issued invoice to the buyer by e-mail or SMS through
+its provider. Behind the API token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fapiao.models import DeliveryResult
+
+from ..bodies import DeliveryBody, json_body
+from ..dependencies import GUARDED, Client
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["delivery"], dependencies=GUARDED)
+
+
+@router.post(
+    "/v1/deliveries",
+    summary="send an issued invoice to the buyer by e-mail or SMS (交付)",
+    response_model=DeliveryResult,
+    openapi_extra=json_body("Delivery"),
+)
+async def deliver(delivery: DeliveryBody, client: Client) -> DeliveryResult:
+    return await client.deliver(delivery)
