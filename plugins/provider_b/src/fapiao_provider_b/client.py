@@ -16,8 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fapiao.errors import AuthFailed, FapiaoError, OutcomeUnknown, ProviderError
-from fapiao.transport import ProviderHttp
+from fapiao.sdk import (
+    OPERATIONS,
+    AuthFailed,
+    FapiaoError,
+    Operation,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderHttp,
+)
 from fapiao_provider_b.errors_map import BaiwangError, to_canonical
 from fapiao_provider_b.protocol import Method, dumps, loads
 from fapiao_provider_b.settings import BaiwangSettings
@@ -152,9 +159,11 @@ class BaiwangClient:
 
     # --- business calls ----------------------------------------------------------------
 
-    async def call(self, method: str, body: dict[str, Any], *, idempotent: bool) -> Any:
-        """Call ``method`` with ``body`` (``taxNo`` and ``data``/flat fields) and return
-        ``response`` of a successful answer; raise the canonical error otherwise."""
+    async def call(self, method: str, body: dict[str, Any], *, operation: Operation) -> Any:
+        """Call ``method`` with ``body`` (``taxNo`` and ``data``/flat fields) for one step of
+        ``operation`` and return ``response`` of a successful answer; raise the canonical
+        error otherwise. The operations table says whether the call may be repeated."""
+        idempotent = OPERATIONS[operation].idempotent
         raw = dumps(body)
         for attempt in (1, 2):
             token = await self.access_token()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from fapiao.errors import FapiaoError, error_for_code
+from fapiao.sdk import FapiaoError, error_for_code
 
 __all__ = ["ERRORS", "BaiwangCode", "BaiwangError", "to_canonical"]
 
