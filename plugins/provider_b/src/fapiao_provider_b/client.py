@@ -25,14 +25,13 @@ from fapiao.sdk import (
     ProviderError,
     ProviderHttp,
 )
-from fapiao_provider_b.errors_map import BaiwangError, to_canonical
+from fapiao_provider_b.errors_map import TOKEN_REJECTED, to_canonical
 from fapiao_provider_b.protocol import Method, dumps, loads
 from fapiao_provider_b.settings import BaiwangSettings
 from fapiao_provider_b.signing import digest_password, public_params, sign
 
 __all__ = ["BaiwangClient", "Token"]
 
-_TOKEN_ERRORS = frozenset({BaiwangError.TOKEN_INVALID, BaiwangError.TOKEN_EXPIRED})
 _JSON = {"Content-Type": "application/json;charset=UTF-8"}
 
 
@@ -172,7 +171,7 @@ class BaiwangClient:
             try:
                 return await self._post(params, raw, idempotent=idempotent, operation=method)
             except FapiaoError as exc:
-                if attempt == 1 and exc.raw_code in _TOKEN_ERRORS:
+                if attempt == 1 and exc.raw_code in TOKEN_REJECTED:
                     self.invalidate(token)
                     continue
                 raise
