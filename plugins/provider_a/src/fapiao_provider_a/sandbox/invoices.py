@@ -65,11 +65,11 @@ _STATUS_MSG = {ISSUED: "开票完成（最终状态）", ISSUING: "开票中", "
 
 def _invoice(merchant: Merchant, order: Mapping[str, Any]) -> Invoice:
     """The canonical invoice an order describes, or E9109 for a malformed order."""
-    details = order.get("invoiceDetail")
-    if not isinstance(details, list) or not details:
-        raise PlatformError("E9109", "invoiceDetail")
     registered = Party.model_validate(merchant.model_dump(include=set(Party.model_fields)))
     try:
+        details = order["invoiceDetail"]
+        if not isinstance(details, list) or not details:
+            raise PlatformError("E9109", "invoiceDetail")
         return invoice_from_order(order, registered)
     except (KeyError, TypeError, ValueError, InvalidOperation, ValidationError) as exc:
         raise PlatformError("E9109", type(exc).__name__) from None
