@@ -416,11 +416,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         """
         params = {k.lower(): v for k, v in (query or {}).items()}
         lowered = {k.lower(): v for k, v in headers.items()}
-        senid, nonce, timestamp = (
-            params.get("senid", ""),
-            params.get("nonce", ""),
-            params.get("timestamp", ""),
-        )
+        senid, nonce, timestamp = (params.get(k, "") for k in ("senid", "nonce", "timestamp"))
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
