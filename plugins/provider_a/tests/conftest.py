@@ -13,7 +13,7 @@ from fapiao.sandboxkit import RunningServer, serve
 from fapiao.testing import CallbackReceiver, ConformanceHarness, new_order_id
 from fapiao.testing.samples import SERVICE_CODE, code_for, service_invoice
 from fapiao_provider_a import NuonuoProvider, NuonuoSettings
-from fapiao_provider_a.auth import TokenCache
+from fapiao_provider_a.client import TokenCache
 from fapiao_provider_a.sandbox import (
     DEMO_APP_KEY,
     DEMO_APP_SECRET,

@@ -81,12 +81,12 @@ async def test_expired_token_is_refreshed_once_and_the_call_resent(
     provider = provider_factory()
     try:
         assert await provider.query(SELLER.tax_id or "", ["NONE"]) == []
-        calls = provider.tokens.calls_in_window
+        calls = provider.client.calls_in_window
         sandbox_app.state_ref.expire_tokens()
         assert await provider.query(SELLER.tax_id or "", ["NONE"]) == []
-        assert provider.tokens.calls_in_window == calls + 1
+        assert provider.client.calls_in_window == calls + 1
         assert await provider.query(SELLER.tax_id or "", ["NONE"]) == []  # cached again
-        assert provider.tokens.calls_in_window == calls + 1
+        assert provider.client.calls_in_window == calls + 1
     finally:
         await provider.aclose()
 

@@ -11,6 +11,7 @@ from fapiao.sandboxkit import parse_invoice_number
 from fapiao.testing.samples import service_invoice
 from fapiao_provider_a import mapping
 from fapiao_provider_a.sandbox import DEMO_BUYER, DEMO_MERCHANT, Merchant, SandboxConfig
+from fapiao_provider_a.sandbox.invoices import finalize, submit
 from fapiao_provider_a.sandbox.state import SandboxState
 
 from .conftest import SELLER
@@ -22,8 +23,8 @@ def _issue(state: SandboxState, merchant: Merchant, seller: Party) -> str:
     order = mapping.order_payload(
         invoice, compute_totals(invoice), clerk="张三", extension_number=None, callback_url=None
     )
-    record = state.submit(merchant, order, base_url="http://127.0.0.1:1")
-    assert state.finalize(record)
+    record = submit(state, merchant, order, base_url="http://127.0.0.1:1")
+    assert finalize(state, record)
     assert record.number is not None
     return record.number
 

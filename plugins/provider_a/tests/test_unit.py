@@ -19,7 +19,7 @@ from fapiao.errors import (
 from fapiao.models import InvoiceState, RedConfirmationState, TaxTreatment
 from fapiao.rules import compute_totals
 from fapiao.testing.samples import sample_invoices
-from fapiao_provider_a import mapping
+from fapiao_provider_a import mapping, protocol
 from fapiao_provider_a.errors_map import CODES, error_from_answer
 from fapiao_provider_a.signing import (
     dump_body,
@@ -173,15 +173,15 @@ def test_bill_id_is_derived_from_the_red_order_id() -> None:
 
 def test_zero_rate_flags_and_millisecond_times_round_trip() -> None:
     # The sandbox reads and writes these with the same helpers as the plugin.
-    flags = {t: mapping.zero_rate_flag(t) for t in TaxTreatment}
+    flags = {t: protocol.zero_rate_flag(t) for t in TaxTreatment}
     assert flags == {
         TaxTreatment.TAXABLE: "",
         TaxTreatment.EXEMPT: "1",
         TaxTreatment.NOT_TAXABLE: "2",
         TaxTreatment.ZERO_RATE: "3",
     }
-    assert all(mapping.treatment_of(flag) is t for t, flag in flags.items())
-    assert mapping.treatment_of(None) is TaxTreatment.TAXABLE
+    assert all(protocol.treatment_of(flag) is t for t, flag in flags.items())
+    assert protocol.treatment_of(None) is TaxTreatment.TAXABLE
     moment = datetime(2026, 11, 26, 2, 0, 0, 123000, tzinfo=UTC)
-    assert mapping.millis(moment) == 1795658400123 and mapping.millis(None) is None
-    assert mapping._from_millis(mapping.millis(moment)) == moment
+    assert protocol.millis(moment) == 1795658400123 and protocol.millis(None) is None
+    assert protocol.from_millis(protocol.millis(moment)) == moment

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from fapiao.models import (
-    CENT,
-    RED_FORM_STATUS_CODES,
+from fapiao.sdk import (
     Document,
     DocumentFormat,
     ErrorInfo,
@@ -25,125 +22,57 @@ from fapiao.models import (
     InvoiceLine,
     InvoiceState,
     InvoiceStatus,
+    InvoiceTotals,
     LineKind,
+    LineTotals,
     Party,
+    Quota,
     RedApplicant,
     RedConfirmation,
     RedConfirmationState,
     RedReason,
     RedReversalRequest,
-    TaxTreatment,
+)
+from fapiao_provider_a.protocol import (
+    BUYER,
+    CHINA,
+    CONFIRMATION_WINDOW,
+    FORM_STATE,
+    INVOICE_LINE,
+    KIND_OF_LINE,
+    NEEDS_CONFIRMATION,
+    REASON_OF,
+    RED_REASON,
+    SELLER,
+    STATE_OF_STATUS,
+    TREATMENT_FLAGS,
+    from_millis,
+    money,
+    number_text,
+    rate_text,
+    treatment_of,
 )
 
-if TYPE_CHECKING:
-    from fapiao.rules import InvoiceTotals, LineTotals
-
 __all__ = [
-    "CHINA",
-    "INVOICE_LINE",
-    "RED_REASON",
     "bill_id_for",
     "blue_invoice_from_result",
     "confirmation_from_form",
-    "money",
+    "invoice_from_order",
     "order_payload",
-    "rate_text",
+    "quota_from_credit_line",
     "red_detail",
+    "red_form_payload",
     "status_from_callback",
     "status_from_result",
 ]
 
 PROVIDER = "nuonuo"
-CHINA = ZoneInfo("Asia/Shanghai")
-
-INVOICE_LINE = {InvoiceKind.SPECIAL: "bs", InvoiceKind.NORMAL: "pc"}
-"""invoiceLine: bs 电子发票(增值税专用发票), pc 电子发票(普通发票)."""
-KIND_OF_LINE = {v: k for k, v in INVOICE_LINE.items()}
-
-RED_REASON = {
-    RedReason.SALES_RETURN: "1",
-    RedReason.INVOICING_ERROR: "2",
-    RedReason.SERVICE_SUSPENSION: "3",
-    RedReason.SALES_ALLOWANCE: "4",
-}
-REASON_OF = {v: k for k, v in RED_REASON.items()}
-
-# zeroRateFlag / favouredPolicyFlag for the zero-tax treatments.
-_TREATMENT_FLAGS = {
-    TaxTreatment.TAXABLE: ("", "0"),
-    TaxTreatment.EXEMPT: ("1", "03"),
-    TaxTreatment.NOT_TAXABLE: ("2", "04"),
-    TaxTreatment.ZERO_RATE: ("3", "0"),
-}
-_TREATMENT_OF_FLAG = {
-    "1": TaxTreatment.EXEMPT,
-    "2": TaxTreatment.NOT_TAXABLE,
-    "3": TaxTreatment.ZERO_RATE,
-}
-
-# queryInvoiceResult ``status``: 2 开票完成, 20 开票中, 21 开票成功签章中, 22 开票失败,
-# 24 签章失败, 3 已作废, 31 作废中.
-_STATE_OF_STATUS = {
-    "2": InvoiceState.ISSUED,
-    "20": InvoiceState.ISSUING,
-    "21": InvoiceState.ISSUING,
-    "22": InvoiceState.FAILED,
-    "24": InvoiceState.FAILED,
-    "3": InvoiceState.CANCELLED,
-    "31": InvoiceState.CANCELLED,
-}
-
-# billStatus of a 红字确认单 (the tax bureau's codes, plus Nuonuo's 15/16).
-_FORM_STATE = {
-    **RED_FORM_STATUS_CODES,  # the tax bureau's 01–10
-    "15": RedConfirmationState.PENDING,  # 申请中
-    "16": RedConfirmationState.REJECTED,  # 申请失败
-}
-NEEDS_CONFIRMATION = frozenset({"02", "03", "04"})
-CONFIRMATION_WINDOW = timedelta(hours=72)
-
-
-def money(value: Decimal) -> str:
-    return format(value.quantize(CENT), "f")
-
-
-def rate_text(rate: Decimal) -> str:
-    """0.13 → "0.13", 0 → "0": the platform's spelling of a rate."""
-    text = format(rate.normalize(), "f")
-    return text if text != "-0" else "0"
-
-
-def _number(value: Decimal) -> str:
-    """Plain notation, at most 8 decimals, no trailing zeros (quantities, unit prices)."""
-    text = format(value.quantize(Decimal("0.00000001")).normalize(), "f")
-    return text
 
 
 def _dec(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     return Decimal(str(value))
-
-
-def _from_millis(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, UTC)
-
-
-def millis(moment: datetime | None) -> int | None:
-    """The platform's timestamps are epoch milliseconds (``invoiceTime``, ``c_kprq``…)."""
-    return None if moment is None else int(moment.timestamp() * 1000)
-
-
-def zero_rate_flag(treatment: TaxTreatment) -> str:
-    """``zeroRateFlag`` of a line: "" when taxed, else 1 免税, 2 不征税, 3 零税率."""
-    return _TREATMENT_FLAGS[treatment][0]
-
-
-def treatment_of(zero_flag: Any) -> TaxTreatment:
-    """The tax treatment a line's ``zeroRateFlag`` stands for (taxed when absent)."""
-    return _TREATMENT_OF_FLAG.get(str(zero_flag or ""), TaxTreatment.TAXABLE)
 
 
 def _join(*parts: str | None) -> str:
@@ -161,7 +90,7 @@ def bill_id_for(order_id: str) -> str:
 def _line_payload(line: InvoiceLine, totals: LineTotals, prop: str) -> dict[str, Any]:
     """Amounts are sent already normalised to 不含税 by ``fapiao.rules`` (withTaxFlag 0), so
     the platform and fapiao can never round a 含税 price differently."""
-    zero_flag, policy_flag = _TREATMENT_FLAGS[line.treatment]
+    zero_flag, policy_flag = TREATMENT_FLAGS[line.treatment]
     detail: dict[str, Any] = {
         "goodsName": line.name,
         "goodsCode": line.tax_code,
@@ -181,9 +110,9 @@ def _line_payload(line: InvoiceLine, totals: LineTotals, prop: str) -> dict[str,
     if line.unit:
         detail["unit"] = line.unit
     if line.kind is LineKind.NORMAL and totals.quantity is not None:
-        detail["num"] = _number(totals.quantity)
+        detail["num"] = number_text(totals.quantity)
         if totals.unit_price is not None:
-            detail["price"] = _number(totals.unit_price)
+            detail["price"] = number_text(totals.unit_price)
     return detail
 
 
@@ -244,51 +173,124 @@ def order_payload(
     return order
 
 
-def _documents(item: Mapping[str, Any], number: str | None) -> tuple[Document, ...]:
+def _bank_account(text: str | None) -> tuple[str | None, str | None]:
+    """Split ``salerAccount``/``buyerAccount`` ("bank account", see ``_join``) again."""
+    if not text:
+        return None, None
+    bank, _, account = text.rpartition(" ")
+    return (bank or None, account or None) if bank else (None, text)
+
+
+def invoice_from_order(order: Mapping[str, Any], seller: Party) -> Invoice:
+    """The canonical invoice a ``requestBillingNew`` order describes: the inverse of
+    :func:`order_payload` (sandbox side); ``seller`` as registered fills what the order
+    leaves out. A malformed order raises ``KeyError``, ``TypeError``, ``ValueError`` (pydantic's
+    ``ValidationError`` included) or ``decimal.InvalidOperation``."""
+    details = order["invoiceDetail"]
+    inclusive = str(details[0].get("withTaxFlag") or "0") == "1"
+    amount_key = "taxIncludedAmount" if inclusive else "taxExcludedAmount"
+    lines = []
+    for d in details:
+        discount = str(d.get("invoiceLineProperty") or "0") == "1"
+        lines.append(
+            InvoiceLine(
+                name=str(d["goodsName"]),
+                tax_code=str(d.get("goodsCode") or ""),
+                spec=d.get("specType") or None,
+                unit=d.get("unit") or None,
+                quantity=_dec(d.get("num")),
+                unit_price=_dec(d.get("price")),
+                amount=Decimal(str(d.get(amount_key) or "0")),
+                tax_rate=Decimal(str(d.get("taxRate") or "0")),
+                tax=None if inclusive else _dec(d.get("tax")),
+                treatment=treatment_of(d.get("zeroRateFlag")),
+                kind=LineKind.DISCOUNT if discount else LineKind.NORMAL,
+            )
+        )
+    seller_bank, seller_account = _bank_account(order.get("salerAccount"))
+    buyer_bank, buyer_account = _bank_account(order.get("buyerAccount"))
+    return Invoice(
+        order_id=str(order["orderNo"]),
+        kind=KIND_OF_LINE.get(str(order.get("invoiceLine") or "pc"), InvoiceKind.NORMAL),
+        seller=Party(
+            name=seller.name,
+            tax_id=str(order.get("salerTaxNum") or ""),
+            address=order.get("salerAddress") or seller.address,
+            phone=order.get("salerTel") or seller.phone,
+            bank=seller_bank or seller.bank,
+            account=seller_account or seller.account,
+        ),
+        buyer=Party(
+            name=str(order["buyerName"]),
+            tax_id=str(order.get("buyerTaxNum") or "") or None,
+            natural_person=str(order.get("naturalPersonFlag") or "0") == "1",
+            address=order.get("buyerAddress") or None,
+            phone=order.get("buyerTel") or None,
+            bank=buyer_bank,
+            account=buyer_account,
+            email=order.get("email") or None,
+            mobile=order.get("buyerPhone") or None,
+        ),
+        lines=tuple(lines),
+        prices_include_tax=inclusive,
+        remarks=order.get("remark") or None,
+        issuer=order.get("clerk") or None,
+        payee=order.get("payee") or None,
+        reviewer=order.get("checker") or None,
+    )
+
+
+_FORMATS = (DocumentFormat.PDF, DocumentFormat.OFD, DocumentFormat.XML)
+
+
+def _documents(
+    item: Mapping[str, Any], number: str | None, keys: tuple[str, str, str]
+) -> tuple[Document, ...]:
+    """The files an issued invoice's answer links to (``keys``: its PDF, OFD, XML fields)."""
     if not number:
         return ()
-    found = []
-    for fmt, key in (
-        (DocumentFormat.PDF, "pdfUrl"),
-        (DocumentFormat.OFD, "ofdUrl"),
-        (DocumentFormat.XML, "xmlUrl"),
-    ):
-        url = item.get(key)
-        if url:
-            found.append(Document(format=fmt, invoice_number=number, url=str(url)))
-    return tuple(found)
+    return tuple(
+        Document(format=fmt, invoice_number=number, url=str(item[key]))
+        for fmt, key in zip(_FORMATS, keys, strict=True)
+        if item.get(key)
+    )
+
+
+def _failure(raw: str, cause: str, message_en: str, *, retryable: bool = False) -> ErrorInfo:
+    return ErrorInfo(
+        code="PROVIDER_ERROR",
+        message_zh=cause,
+        message_en=message_en,
+        raw_code=raw,
+        raw_message=cause,
+        retryable=retryable,
+    )
 
 
 def status_from_result(item: Mapping[str, Any], seller_tax_id: str) -> InvoiceStatus:
     """One entry of ``queryInvoiceResult``'s result list."""
     raw = str(item.get("status") or "")
-    state = _STATE_OF_STATUS.get(raw, InvoiceState.ISSUING)
-    number = item.get("allElectronicInvoiceNumber") or item.get("invoiceNo") or None
+    state = STATE_OF_STATUS.get(raw, InvoiceState.ISSUING)
+    issued = state is InvoiceState.ISSUED
+    found = item.get("allElectronicInvoiceNumber") or item.get("invoiceNo") or None
+    number = str(found) if found else None
     error = None
     if state is InvoiceState.FAILED:
         cause = str(item.get("failCause") or item.get("statusMsg") or "开票失败")
-        error = ErrorInfo(
-            code="PROVIDER_ERROR",
-            message_zh=cause,
-            message_en=f"issuance failed at the platform (status {raw})",
-            raw_code=raw,
-            raw_message=cause,
-            retryable=raw == "24",
-        )
+        message_en = f"issuance failed at the platform (status {raw})"
+        error = _failure(raw, cause, message_en, retryable=raw == "24")
     return InvoiceStatus(
         provider=PROVIDER,
         seller_tax_id=str(item.get("salerTaxNum") or seller_tax_id),
         order_id=str(item.get("orderNo") or ""),
         state=state,
         serial_number=str(item.get("serialNo") or "") or None,
-        invoice_number=str(number) if number else None,
-        issued_at=_from_millis(item.get("invoiceTime")) if state is InvoiceState.ISSUED else None,
+        invoice_number=number,
+        issued_at=from_millis(item.get("invoiceTime")) if issued else None,
         total_amount=_dec(item.get("exTaxAmount")),
         total_tax=_dec(item.get("taxAmount")),
         total_with_tax=_dec(item.get("orderAmount")),
-        documents=_documents(item, str(number) if number else None)
-        if state is InvoiceState.ISSUED
-        else (),
+        documents=_documents(item, number, ("pdfUrl", "ofdUrl", "xmlUrl")) if issued else (),
         is_red=str(item.get("invoiceType") or "1") == "2",
         original_invoice_number=str(item.get("oldEleInvoiceNumber") or "") or None,
         error=error,
@@ -302,28 +304,12 @@ def status_from_callback(content: Mapping[str, Any], seller_tax_id: str) -> Invo
     state = {"1": InvoiceState.ISSUED, "2": InvoiceState.FAILED, "3": InvoiceState.FAILED}.get(
         raw, InvoiceState.ISSUING
     )
+    issued = state is InvoiceState.ISSUED
     number = str(content.get("c_fphm") or "") or None
-    documents: tuple[Document, ...] = ()
-    if state is InvoiceState.ISSUED and number:
-        documents = tuple(
-            Document(format=fmt, invoice_number=number, url=str(content[key]))
-            for fmt, key in (
-                (DocumentFormat.PDF, "c_url"),
-                (DocumentFormat.OFD, "c_ofd_url"),
-                (DocumentFormat.XML, "c_xml_url"),
-            )
-            if content.get(key)
-        )
     error = None
     if state is InvoiceState.FAILED:
         cause = str(content.get("c_resultmsg") or content.get("c_msg") or "开票失败")
-        error = ErrorInfo(
-            code="PROVIDER_ERROR",
-            message_zh=cause,
-            message_en="issuance failed at the platform",
-            raw_code=raw,
-            raw_message=cause,
-        )
+        error = _failure(raw, cause, "issuance failed at the platform")
     bhsje, hjse = _dec(content.get("c_bhsje")), _dec(content.get("c_hjse"))
     return InvoiceStatus(
         provider=PROVIDER,
@@ -332,11 +318,13 @@ def status_from_callback(content: Mapping[str, Any], seller_tax_id: str) -> Invo
         state=state,
         serial_number=str(content.get("c_fpqqlsh") or "") or None,
         invoice_number=number,
-        issued_at=_from_millis(content.get("c_kprq")) if state is InvoiceState.ISSUED else None,
+        issued_at=from_millis(content.get("c_kprq")) if issued else None,
         total_amount=bhsje,
         total_tax=hjse,
         total_with_tax=(bhsje + hjse) if bhsje is not None and hjse is not None else None,
-        documents=documents,
+        documents=_documents(content, number, ("c_url", "c_ofd_url", "c_xml_url"))
+        if issued
+        else (),
         is_red=str(content.get("c_invoice_type") or "1") == "2",
         original_invoice_number=str(content.get("c_yfphm") or "") or None,
         error=error,
@@ -347,10 +335,10 @@ def status_from_callback(content: Mapping[str, Any], seller_tax_id: str) -> Invo
 def confirmation_from_form(form: Mapping[str, Any], seller_tax_id: str) -> RedConfirmation:
     """One entry of ``queryInvoiceRedConfirm``'s ``list``."""
     raw = str(form.get("billStatus") or "")
-    state = _FORM_STATE.get(raw, RedConfirmationState.PENDING)
+    state = FORM_STATE.get(raw, RedConfirmationState.PENDING)
     if str(form.get("openStatus") or "0") == "1":
         state = RedConfirmationState.RED_ISSUED
-    created = _from_millis(form.get("billTime"))
+    created = from_millis(form.get("billTime"))
     pending = state is RedConfirmationState.PENDING and raw in NEEDS_CONFIRMATION
     return RedConfirmation(
         provider=PROVIDER,
@@ -415,6 +403,40 @@ def blue_invoice_from_result(item: Mapping[str, Any], seller_tax_id: str) -> Inv
     )
 
 
+def red_form_payload(
+    request: RedReversalRequest,
+    blue: Invoice,
+    red_lines: tuple[LineTotals, ...] | None,
+    *,
+    extension_number: str | None,
+    callback_url: str | None,
+) -> dict[str, Any]:
+    """The body of ``saveInvoiceRedConfirm`` (``red_lines``: a partial reversal's lines).
+
+    Its ``billId`` derives from the red order id (:func:`bill_id_for`), so an unknown outcome
+    is resolved by reading that form, and a resend is answered "duplicate billId"."""
+    payload: dict[str, Any] = {
+        "billId": bill_id_for(request.order_id),
+        "blueInvoiceLine": INVOICE_LINE[blue.kind],
+        "applySource": BUYER if request.applicant is RedApplicant.BUYER else SELLER,
+        "blueElecInvoiceNumber": request.original_invoice_number,
+        "sellerTaxNo": request.seller_tax_id,
+        "sellerName": blue.seller.name,
+        "buyerTaxNo": blue.buyer.tax_id or "",
+        "buyerName": blue.buyer.name,
+        "redReason": RED_REASON[request.reason],
+        "orderNo": request.order_id,
+        "autoInvoice": "1",
+    }
+    if extension_number:
+        payload["extensionNumber"] = extension_number
+    if callback_url:
+        payload["callbackUrl"] = callback_url
+    if red_lines is not None:
+        payload["detail"] = red_detail(blue, red_lines, request)
+    return payload
+
+
 def red_detail(
     blue: Invoice, red_lines: tuple[LineTotals, ...], request: RedReversalRequest
 ) -> list[dict[str, Any]]:
@@ -436,8 +458,19 @@ def red_detail(
         if source.spec:
             entry["specType"] = source.spec
         if red_line.quantity is not None:
-            entry["num"] = _number(-red_line.quantity)
+            entry["num"] = number_text(-red_line.quantity)
             if source.unit_price is not None:
-                entry["taxExcludedPrice"] = _number(source.unit_price)
+                entry["taxExcludedPrice"] = number_text(source.unit_price)
         details.append(entry)
     return details
+
+
+def quota_from_credit_line(result: Mapping[str, Any], seller_tax_id: str) -> Quota:
+    """The answer of ``getCreditLine`` (授信额度), as of its ``amountUpdateTime``."""
+    return Quota(
+        seller_tax_id=seller_tax_id,
+        total=_dec(result.get("totalCreditLine")),
+        used=_dec(result.get("usedCreditLine")),
+        remaining=_dec(result.get("availableCreditLine")),
+        as_of=from_millis(result.get("amountUpdateTime")),
+    )

@@ -6,10 +6,17 @@ issuance is asynchronous (``requestBillingNew`` accepts, the result comes by cal
 ``queryInvoiceRedConfirm`` / ``confirm``) after which the platform issues the red invoice
 itself, or ``fastInvoiceRed`` is asked to.
 
-Exactly-once: ``issue``, ``red_apply`` and ``red_issue`` are never retried by the transport;
-an unknown outcome raises ``OutcomeUnknown`` and is settled by ``query`` (by order number)
-or ``red_query`` (the billId derives from the red order id). A token refused by the gateway
-means the call never ran, so that one case is refreshed and resent.
+What is declared is enforced by ``ProviderBase`` before any method here runs (undeclared
+operations such as ``cancel``, invoice kinds, special businesses, line count, order-id
+length); this class keeps only Nuonuo's own checks (the seller must be the profile's
+``userTax``; a special business needs its 特定要素).
+
+Exactly-once: whether a call may be repeated comes from the operations table, through
+``NuonuoClient.call(..., operation=...)``: ``issue``, ``red_apply``, ``red_confirm``,
+``red_issue`` and ``deliver`` are never retried by the transport; an unknown outcome raises
+``OutcomeUnknown`` and is settled by ``query`` (by order number) or ``red_query`` (the
+billId derives from the red order id). A token refused by the gateway means the call never
+ran, so that one case is refreshed and resent.
 """
 
 from __future__ import annotations
@@ -20,65 +27,87 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-from fapiao.contract import Capabilities, ProviderInfo
-from fapiao.documents import verify_document
-from fapiao.errors import (
+from fapiao.sdk import (
+    OPERATIONS,
     CallbackRejected,
-    DuplicateOrder,
-    InvalidRequest,
-    NotFound,
-    OutcomeUnknown,
-    ProviderError,
-    ProviderUnavailable,
-    RedReversalNotAllowed,
-    UnsupportedOperation,
-)
-from fapiao.models import (
     CallbackResult,
+    Capabilities,
     Delivery,
     DeliveryChannel,
     DeliveryResult,
     Document,
     DocumentFormat,
+    DuplicateOrder,
+    HttpClientFactory,
+    InvalidRequest,
     Invoice,
     InvoiceKind,
     InvoiceState,
     InvoiceStatus,
     IssueResult,
+    NotFound,
     Operation,
+    OutcomeUnknown,
+    ProviderBase,
+    ProviderInfo,
+    ProviderUnavailable,
     Quota,
-    RedApplicant,
     RedConfirmation,
     RedConfirmationState,
+    RedReversalNotAllowed,
     RedReversalRequest,
+    UnsupportedOperation,
+    check_red_reversal,
+    ensure_valid,
+    red_lines,
+    verify_document,
 )
-from fapiao.sdk import ProviderBase
-from fapiao.transport import HttpClientFactory
 from fapiao_provider_a import mapping
-from fapiao_provider_a.auth import TokenManager
-from fapiao_provider_a.errors_map import SUCCESS, TOKEN_REJECTED, error_from_answer
+from fapiao_provider_a.client import NuonuoClient
+from fapiao_provider_a.protocol import (
+    BUYER,
+    CALLBACK_PATH,
+    ISSUED,
+    SELLER,
+    Method,
+)
 from fapiao_provider_a.settings import NuonuoSettings
-from fapiao_provider_a.signing import SERVICES_PATH, dump_body, signed_query, verify
+from fapiao_provider_a.signing import verify
 
-__all__ = ["CALLBACK_PATH", "NuonuoProvider"]
+__all__ = ["CAPABILITIES", "NuonuoProvider"]
 
-CALLBACK_PATH = "/open/v1/callback"
-"""Sign-string path of callbacks (a=callback&l=v1&p=open), inferred in the platform's style."""
+CAPABILITIES = Capabilities(
+    operations=frozenset(
+        {
+            Operation.ISSUE,
+            Operation.QUERY,
+            Operation.RED_APPLY,
+            Operation.RED_CONFIRM,
+            Operation.RED_QUERY,
+            Operation.RED_ISSUE,
+            Operation.DOCUMENTS,
+            Operation.DELIVER,
+            Operation.QUOTA,
+            Operation.CALLBACK,
+        }
+    ),
+    invoice_kinds=frozenset(InvoiceKind),
+    document_formats=frozenset(DocumentFormat),
+    delivery_channels=frozenset(DeliveryChannel),
+    issuance="async",
+    status_updates="callback",
+    red_partial=True,
+    documents_inline=False,
+    max_lines_per_invoice=2000,
+    max_query_batch=50,
+    max_order_id_length=64,
+    rate_limit_per_second=None,
+)
+"""Limits are the platform's (see README). Not declared: cancel (数电票 are never voided)."""
 
-ISSUE = "nuonuo.OpeMplatform.requestBillingNew"
-QUERY = "nuonuo.OpeMplatform.queryInvoiceResult"
-RED_SAVE = "nuonuo.OpeMplatform.saveInvoiceRedConfirm"
-RED_QUERY = "nuonuo.OpeMplatform.queryInvoiceRedConfirm"
-RED_CONFIRM = "nuonuo.OpeMplatform.confirm"
-RED_FAST = "nuonuo.OpeMplatform.fastInvoiceRed"
-DELIVER = "nuonuo.ElectronInvoice.deliveryInvoice"
-CREDIT_LINE = "nuonuo.OpeMplatform.getCreditLine"
-
-_SELLER, _BUYER = "0", "1"
 _REPLAY_CAPACITY = 100_000
 _SECRET_HEADERS = re.compile(r"((?:accessToken|X-Nuonuo-Sign)\s*[:=]\s*)([^\s,&\"']+)", re.I)
 
@@ -94,99 +123,19 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         "with callbacks; 红字确认单 workflow for 数电 reversal",
     )
     settings_model: ClassVar[type[NuonuoSettings]] = NuonuoSettings
-    default_capabilities: ClassVar[Capabilities] = Capabilities(
-        operations=frozenset(
-            {
-                Operation.ISSUE,
-                Operation.QUERY,
-                Operation.RED_APPLY,
-                Operation.RED_CONFIRM,
-                Operation.RED_QUERY,
-                Operation.RED_ISSUE,
-                Operation.DOCUMENTS,
-                Operation.DELIVER,
-                Operation.QUOTA,
-                Operation.CALLBACK,
-            }
-        ),
-        invoice_kinds=frozenset(InvoiceKind),
-        document_formats=frozenset(DocumentFormat),
-        delivery_channels=frozenset(DeliveryChannel),
-        issuance="async",
-        status_updates="callback",
-        red_partial=True,
-        documents_inline=False,
-        max_lines_per_invoice=2000,
-        max_query_batch=50,
-        max_order_id_length=64,
-        rate_limit_per_second=None,
-    )
+    default_capabilities: ClassVar[Capabilities] = CAPABILITIES
 
     def __init__(self, settings: NuonuoSettings, *, http: HttpClientFactory | None = None) -> None:
         super().__init__(settings, http=http)
         self._secret = settings.app_secret.get_secret_value()
-        self.tokens = TokenManager(settings, self.http)
+        self.client = NuonuoClient(self.http, settings, provider=self.name)
         self._seen_callbacks: OrderedDict[str, float] = OrderedDict()
-
-    # -- the wire --------------------------------------------------------------------------
-    async def call(self, method: str, payload: Mapping[str, Any], *, idempotent: bool) -> Any:
-        """One signed service call; the ``result`` of an ``E0000`` answer, else the
-        canonical error (a refused token is refreshed and the call resent, once)."""
-        body = dump_body(payload).encode("utf-8")
-        content = body.decode("utf-8")
-        for attempt in (1, 2):
-            token = await self.tokens.get()
-            params, signature = signed_query(self._secret, self.settings.app_key, content)
-            headers = {
-                "Content-Type": "application/json; charset=UTF-8",
-                "X-Nuonuo-Sign": signature,
-                "accessToken": token,
-                "userTax": self.settings.user_tax,
-                "method": method,
-            }
-            response = await self.http.post(
-                SERVICES_PATH,
-                params=params,
-                content=body,
-                headers=headers,
-                idempotent=idempotent,
-                operation=method,
-            )
-            try:
-                answer = response.json()
-                code = str(answer["code"])
-            except (ValueError, KeyError, TypeError):
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        f"{method}: HTTP {response.status_code} answer is not the platform's JSON",
-                        message_zh=f"{method} 的应答无法解析，结果未知，须查询确认",
-                        provider=self.name,
-                    ) from None
-                raise ProviderError(
-                    f"{method}: HTTP {response.status_code} answer is not the platform's JSON",
-                    message_zh=f"{method} 的应答无法解析",
-                    provider=self.name,
-                    raw_code=str(response.status_code),
-                ) from None
-            if code == SUCCESS:
-                return answer.get("result")
-            if code in TOKEN_REJECTED and attempt == 1:
-                self.tokens.invalidate(token)
-                continue
-            raise error_from_answer(code, answer.get("describe"))
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- issue and query ---------------------------------------------------------------------
     async def issue(self, invoice: Invoice) -> IssueResult:
-        from fapiao.rules import ensure_valid
-
-        if invoice.seller.tax_id != self.settings.user_tax:
-            raise InvalidRequest(
-                f"seller tax ID {invoice.seller.tax_id} is not this profile's userTax",
-                message_zh="销方税号与本配置的授权税号（userTax）不一致",
-                provider=self.name,
-                field="seller.tax_id",
-            )
+        self._check_seller(invoice.seller.tax_id, field="seller.tax_id")
+        # Declared limits are refused by the base class; under ``strict_features = false`` a
+        # special business still never goes out without its 特定要素 (never dropped silently).
         if invoice.special_business is not None and "specificFactor" not in invoice.provider_extra:
             raise UnsupportedOperation(
                 f"special business {invoice.special_business.value} needs its 特定要素: pass "
@@ -204,7 +153,9 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             callback_url=self.settings.callback_url,
         )
         try:
-            result = await self.call(ISSUE, {"order": order}, idempotent=False)
+            result = await self.client.call(
+                Method.ISSUE, {"order": order}, operation=Operation.ISSUE
+            )
         except ProviderUnavailable as exc:
             if exc.raw_code is None:
                 raise
@@ -236,10 +187,10 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         for start in range(0, len(values), batch):
             chunk = list(values[start : start + batch])
             try:
-                result = await self.call(
-                    QUERY,
+                result = await self.client.call(
+                    Method.QUERY,
                     {key: chunk, "isOfferInvoiceDetail": "1" if detail else "0"},
-                    idempotent=True,
+                    operation=Operation.QUERY,
                 )
             except NotFound:
                 continue
@@ -256,26 +207,18 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             if str(item.get("orderNo")) in wanted
         ]
 
-    def _check_seller(self, seller_tax_id: str) -> None:
+    def _check_seller(self, seller_tax_id: str | None, *, field: str = "seller_tax_id") -> None:
+        """Every call acts for the profile's merchant (``userTax``), and only for it."""
         if seller_tax_id != self.settings.user_tax:
             raise InvalidRequest(
                 f"seller {seller_tax_id} is not this profile's userTax",
                 message_zh="销方税号与本配置的授权税号（userTax）不一致",
                 provider=self.name,
-                field="seller_tax_id",
+                field=field,
             )
-
-    async def cancel(self, seller_tax_id: str, order_id: str) -> InvoiceStatus:
-        """数电票 are never voided (作废): refused here, before any call."""
-        raise UnsupportedOperation(
-            "数电 invoices cannot be cancelled (voided); reverse them with a red invoice",
-            message_zh="数电发票不能作废，请通过红字确认单红冲",
-            provider=self.name,
-        )
 
     # -- documents and delivery -----------------------------------------------------------------
     async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
-        self.require(Operation.DOCUMENTS)
         url = next((d.url for d in status.documents if d.format is fmt and d.url), None)
         number = status.invoice_number
         if url is None or number is None:
@@ -294,7 +237,11 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 message_zh=f"发票 {number} 没有 {fmt.value} 文件",
                 provider=self.name,
             )
-        response = await self.http.get(url, idempotent=True, operation=f"download {fmt.value}")
+        response = await self.http.get(
+            url,
+            idempotent=OPERATIONS[Operation.DOCUMENTS].idempotent,
+            operation=f"download {fmt.value}",
+        )
         if response.status_code != 200:
             raise NotFound(
                 f"{fmt.value} of {number}: HTTP {response.status_code}",
@@ -315,8 +262,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             "phone": delivery.address if delivery.channel is DeliveryChannel.SMS else "",
             "mail": delivery.address if delivery.channel is DeliveryChannel.EMAIL else "",
         }
-        # Idempotent in effect: a repeated delivery sends the same invoice again, no harm.
-        result = await self.call(DELIVER, payload, idempotent=True)
+        result = await self.client.call(Method.DELIVER, payload, operation=Operation.DELIVER)
         ref = (
             str(result.get("deliveryId"))
             if isinstance(result, dict) and result.get("deliveryId")
@@ -334,25 +280,11 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         payload: dict[str, Any] = {"queryType": "1"}
         if self.settings.extension_number:
             payload["extensionNumber"] = self.settings.extension_number
-        result = await self.call(CREDIT_LINE, payload, idempotent=True) or {}
-        updated = mapping._from_millis(result.get("amountUpdateTime"))
-
-        def dec(key: str) -> Decimal | None:
-            value = result.get(key)
-            return None if value in (None, "") else Decimal(str(value))
-
-        return Quota(
-            seller_tax_id=seller_tax_id,
-            total=dec("totalCreditLine"),
-            used=dec("usedCreditLine"),
-            remaining=dec("availableCreditLine"),
-            as_of=updated,
-        )
+        result = await self.client.call(Method.CREDIT_LINE, payload, operation=Operation.QUOTA)
+        return mapping.quota_from_credit_line(result or {}, seller_tax_id)
 
     # -- red reversal ----------------------------------------------------------------------
     async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
-        from fapiao.rules import check_red_reversal, red_lines
-
         self._check_seller(request.seller_tax_id)
         if not request.original_order_id:
             raise InvalidRequest(
@@ -362,7 +294,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 field="original_order_id",
             )
         items = await self._query_items("orderNos", [request.original_order_id], detail=True)
-        blue_items = [i for i in items if str(i.get("status")) == "2"]
+        blue_items = [i for i in items if str(i.get("status")) == ISSUED]
         if not blue_items:
             raise RedReversalNotAllowed(
                 f"no issued blue invoice for order {request.original_order_id}",
@@ -390,36 +322,25 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 field=first.path,
                 raw_code=first.code,
             )
-        bill_id = mapping.bill_id_for(request.order_id)
-        payload: dict[str, Any] = {
-            "billId": bill_id,
-            "blueInvoiceLine": mapping.INVOICE_LINE[blue.kind],
-            "applySource": _BUYER if request.applicant is RedApplicant.BUYER else _SELLER,
-            "blueElecInvoiceNumber": request.original_invoice_number,
-            "sellerTaxNo": request.seller_tax_id,
-            "sellerName": blue.seller.name,
-            "buyerTaxNo": blue.buyer.tax_id or "",
-            "buyerName": blue.buyer.name,
-            "redReason": mapping.RED_REASON[request.reason],
-            "orderNo": request.order_id,
-            "autoInvoice": "1",
-        }
-        if self.settings.extension_number:
-            payload["extensionNumber"] = self.settings.extension_number
-        if self.settings.callback_url:
-            payload["callbackUrl"] = self.settings.callback_url
-        if not request.is_full:
-            payload["detail"] = mapping.red_detail(blue, red_lines(blue, request), request)
+        payload = mapping.red_form_payload(
+            request,
+            blue,
+            None if request.is_full else red_lines(blue, request),
+            extension_number=self.settings.extension_number,
+            callback_url=self.settings.callback_url,
+        )
         # A duplicate billId was accepted before (an earlier unknown outcome): read it back.
         with contextlib.suppress(DuplicateOrder):
-            await self.call(RED_SAVE, payload, idempotent=False)
-        return await self.red_query(request.seller_tax_id, bill_id)
+            await self.client.call(Method.RED_SAVE, payload, operation=Operation.RED_APPLY)
+        return await self.red_query(request.seller_tax_id, payload["billId"])
 
     async def red_query(self, seller_tax_id: str, confirmation_id: str) -> RedConfirmation:
         self._check_seller(seller_tax_id)
-        for identity in (_SELLER, _BUYER):
-            result = await self.call(
-                RED_QUERY, {"identity": identity, "billId": confirmation_id}, idempotent=True
+        for identity in (SELLER, BUYER):
+            result = await self.client.call(
+                Method.RED_QUERY,
+                {"identity": identity, "billId": confirmation_id},
+                operation=Operation.RED_QUERY,
             )
             forms = (result or {}).get("list") or []
             if forms:
@@ -436,10 +357,10 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         self._check_seller(seller_tax_id)
         payload = {
             "billId": confirmation_id,
-            "identity": _SELLER,
+            "identity": SELLER,
             "confirmAgreement": "1" if accept else "0",
         }
-        await self.call(RED_CONFIRM, payload, idempotent=False)
+        await self.client.call(Method.RED_CONFIRM, payload, operation=Operation.RED_CONFIRM)
         return await self.red_query(seller_tax_id, confirmation_id)
 
     async def red_issue(self, confirmation: RedConfirmation) -> IssueResult:
@@ -465,7 +386,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 payload["callBackUrl"] = self.settings.callback_url
             # Issued automatically meanwhile: the query below finds it.
             with contextlib.suppress(DuplicateOrder):
-                await self.call(RED_FAST, payload, idempotent=False)
+                await self.client.call(Method.RED_FAST, payload, operation=Operation.RED_ISSUE)
             existing = await self.query(confirmation.seller_tax_id, [current.order_id])
         base = existing[0] if existing else None
         return IssueResult(
@@ -495,11 +416,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         """
         params = {k.lower(): v for k, v in (query or {}).items()}
         lowered = {k.lower(): v for k, v in headers.items()}
-        senid, nonce, timestamp = (
-            params.get("senid", ""),
-            params.get("nonce", ""),
-            params.get("timestamp", ""),
-        )
+        senid, nonce, timestamp = (params.get(k, "") for k in ("senid", "nonce", "timestamp"))
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -13,15 +13,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from fapiao.contract import ProviderSettings
-from fapiao.models import Environment
+from fapiao.sdk import Environment, ProviderSettings
+from fapiao_provider_a.protocol import TOKEN_PATH
 
 __all__ = ["NuonuoSettings"]
 
-TOKEN_URLS: dict[Environment, str] = {
-    Environment.SANDBOX: "https://open.nuonuo.com/accessToken",
-    Environment.PRODUCTION: "https://open.nuonuo.com/accessToken",
-}
+TOKEN_URL = "https://open.nuonuo.com" + TOKEN_PATH
+"""The platform's token endpoint, the same for its sandbox and production gateways."""
 
 
 class NuonuoSettings(ProviderSettings):
@@ -74,5 +72,5 @@ class NuonuoSettings(ProviderSettings):
         if self.token_url:
             return self.token_url
         if self.base_url:
-            return self.resolved_base_url() + "/accessToken"
-        return TOKEN_URLS[self.environment]
+            return self.resolved_base_url() + TOKEN_PATH
+        return TOKEN_URL

@@ -28,6 +28,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from fapiao_provider_a.protocol import SERVICES_PATH
+
 __all__ = [
     "SERVICES_PATH",
     "dump_body",
@@ -38,8 +40,6 @@ __all__ = [
     "signed_query",
     "verify",
 ]
-
-SERVICES_PATH = "/open/v1/services"
 
 
 def sign_string(

@@ -16,16 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fapiao.errors import AuthFailed, FapiaoError, OutcomeUnknown, ProviderError
-from fapiao.transport import ProviderHttp
-from fapiao_provider_b.errors_map import BaiwangError, to_canonical
+from fapiao.sdk import (
+    OPERATIONS,
+    AuthFailed,
+    FapiaoError,
+    Operation,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderHttp,
+)
+from fapiao_provider_b.errors_map import TOKEN_REJECTED, to_canonical
 from fapiao_provider_b.protocol import Method, dumps, loads
 from fapiao_provider_b.settings import BaiwangSettings
 from fapiao_provider_b.signing import digest_password, public_params, sign
 
 __all__ = ["BaiwangClient", "Token"]
 
-_TOKEN_ERRORS = frozenset({BaiwangError.TOKEN_INVALID, BaiwangError.TOKEN_EXPIRED})
 _JSON = {"Content-Type": "application/json;charset=UTF-8"}
 
 
@@ -152,9 +158,11 @@ class BaiwangClient:
 
     # --- business calls ----------------------------------------------------------------
 
-    async def call(self, method: str, body: dict[str, Any], *, idempotent: bool) -> Any:
-        """Call ``method`` with ``body`` (``taxNo`` and ``data``/flat fields) and return
-        ``response`` of a successful answer; raise the canonical error otherwise."""
+    async def call(self, method: str, body: dict[str, Any], *, operation: Operation) -> Any:
+        """Call ``method`` with ``body`` (``taxNo`` and ``data``/flat fields) for one step of
+        ``operation`` and return ``response`` of a successful answer; raise the canonical
+        error otherwise. The operations table says whether the call may be repeated."""
+        idempotent = OPERATIONS[operation].idempotent
         raw = dumps(body)
         for attempt in (1, 2):
             token = await self.access_token()
@@ -163,7 +171,7 @@ class BaiwangClient:
             try:
                 return await self._post(params, raw, idempotent=idempotent, operation=method)
             except FapiaoError as exc:
-                if attempt == 1 and exc.raw_code in _TOKEN_ERRORS:
+                if attempt == 1 and exc.raw_code in TOKEN_REJECTED:
                     self.invalidate(token)
                     continue
                 raise

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from fapiao.errors import FapiaoError, error_for_code
+from fapiao.sdk import FapiaoError, error_for_code
 
-__all__ = ["ERRORS", "BaiwangCode", "BaiwangError", "to_canonical"]
+__all__ = ["ERRORS", "TOKEN_REJECTED", "BaiwangCode", "BaiwangError", "to_canonical"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,9 @@ _TABLE: Final[tuple[BaiwangCode, ...]] = (
 )
 
 ERRORS: Final[dict[str, BaiwangCode]] = {entry.code: entry for entry in _TABLE}
+
+TOKEN_REJECTED: Final = frozenset({_E.TOKEN_INVALID, _E.TOKEN_EXPIRED})
+"""Gateway refusals of the token itself: the call never ran, so renew once and resend."""
 
 
 def to_canonical(

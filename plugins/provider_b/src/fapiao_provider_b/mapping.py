@@ -9,18 +9,21 @@ trip, so client and sandbox cannot silently disagree on a field.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fapiao.models import (
+from fapiao.sdk import (
     Invoice,
     InvoiceKind,
     InvoiceLine,
     InvoiceState,
+    InvoiceTotals,
     IssueResult,
     LineKind,
+    LineTotals,
     Party,
+    Quota,
     RedApplicant,
     RedConfirmation,
     RedConfirmationState,
@@ -28,7 +31,6 @@ from fapiao.models import (
     RedReversalRequest,
     TaxTreatment,
 )
-from fapiao.rules import InvoiceTotals, LineTotals
 from fapiao_provider_b.protocol import (
     CONFIRM_STATE,
     ENTRY_IDENTITY,
@@ -49,6 +51,7 @@ __all__ = [
     "invoice_from_issue_data",
     "issue_data",
     "line_nature",
+    "quota_from_credit",
     "red_add_body",
     "red_issue_data",
     "status_from_record",
@@ -376,3 +379,14 @@ def blue_invoice_from_record(record: Mapping[str, Any], seller_tax_id: str) -> I
     data = dict(record)
     data.setdefault("priceTaxMark", "0")
     return invoice_from_issue_data(seller_tax_id, data)
+
+
+def quota_from_credit(answer: Mapping[str, Any], seller_tax_id: str) -> Quota:
+    """The answer of ``creditquery`` (授信额度), read now: the platform stamps no time."""
+    return Quota(
+        seller_tax_id=seller_tax_id,
+        total=_dec(answer.get("totalCreditLine")),
+        used=_dec(answer.get("usedCreditLine")),
+        remaining=_dec(answer.get("remainingCreditLine")),
+        as_of=datetime.now(UTC),
+    )

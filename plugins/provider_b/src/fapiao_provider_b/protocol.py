@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
-from fapiao.models import (
+from fapiao.sdk import (
     RED_FORM_STATUS_CODES,
     DocumentFormat,
     InvoiceKind,

@@ -5,6 +5,11 @@ is synchronous (the number is in the answer), status is by polling only (no call
 declared, so the base class refuses ``verify_callback``), documents come back inline as
 base64, a red invoice is issued against its confirmed 红字确认单, and the platform's own
 limits (lines, query batch, order-id length, call rate) are declared as capabilities.
+
+What is declared is enforced by ``ProviderBase`` before any method here runs (undeclared
+operations, invoice kinds, special businesses, line count, order-id length); this class
+keeps only Baiwang's own checks. Whether a call may be repeated comes from the operations
+table, through ``BaiwangClient.call(..., operation=...)``.
 """
 
 from __future__ import annotations
@@ -12,48 +17,46 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
-from fapiao.contract import Capabilities, ProviderInfo
-from fapiao.documents import verify_document
-from fapiao.errors import (
-    DocumentInvalid,
-    DuplicateOrder,
-    InvalidInvoice,
-    InvalidRequest,
-    NotFound,
-    ProviderError,
-    RedReversalNotAllowed,
-    UnsupportedOperation,
-    ValidationIssue,
-)
-from fapiao.models import (
+from fapiao.sdk import (
+    Capabilities,
     Delivery,
     DeliveryChannel,
     DeliveryResult,
     Document,
     DocumentFormat,
+    DocumentInvalid,
+    DuplicateOrder,
+    HttpClientFactory,
+    InvalidRequest,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
     IssueResult,
+    NotFound,
     Operation,
+    ProviderBase,
+    ProviderError,
+    ProviderInfo,
     Quota,
     RedConfirmation,
     RedConfirmationState,
+    RedReversalNotAllowed,
     RedReversalRequest,
+    UnsupportedOperation,
+    check_red_reversal,
+    ensure_valid,
+    red_lines,
+    verify_document,
 )
-from fapiao.rules import check_red_reversal, ensure_valid, red_lines
-from fapiao.sdk import ProviderBase
-from fapiao.transport import HttpClientFactory
 from fapiao_provider_b.client import BaiwangClient
 from fapiao_provider_b.errors_map import to_canonical
 from fapiao_provider_b.mapping import (
     blue_invoice_from_record,
     confirmation_from_form,
     issue_data,
+    quota_from_credit,
     red_add_body,
     red_issue_data,
     status_from_record,
@@ -136,53 +139,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
             on_secret=lambda secret: self.scrubber.add([secret]),
         )
 
-    # --- checks before any network call -------------------------------------------------
-
-    def _precheck(self, invoice: Invoice) -> None:
-        caps = self.capabilities
-        issues: list[ValidationIssue] = []
-        if invoice.kind not in caps.invoice_kinds:
-            raise UnsupportedOperation(
-                f"Baiwang profile cannot issue {invoice.kind.value} invoices",
-                message_zh=f"百望云不支持开具{invoice.kind.label_zh}",
-                provider=self.name,
-                field="kind",
-            )
-        if invoice.special_business is not None and self.settings.strict_features:
-            raise UnsupportedOperation(
-                f"special business {invoice.special_business.value!r} needs 特定要素 that the "
-                "canonical invoice does not carry; pass them in provider_extra['baiwang'] "
-                "or disable strict_features",
-                message_zh=f"特定业务（{invoice.special_business.label_zh}）需要特定要素，规范发票未携带",
-                provider=self.name,
-                field="special_business",
-            )
-        if len(invoice.order_id) > caps.max_order_id_length:
-            issues.append(
-                ValidationIssue(
-                    code="ORDER_ID_TOO_LONG",
-                    path="order_id",
-                    message_zh=f"订单号（开票流水号）不能超过 {caps.max_order_id_length} 个字符",
-                    message_en=f"order id (serialNo) longer than {caps.max_order_id_length} "
-                    "characters, the Baiwang limit",
-                    expected=f"<= {caps.max_order_id_length} characters",
-                )
-            )
-        if len(invoice.lines) > caps.max_lines_per_invoice:
-            issues.append(
-                ValidationIssue(
-                    code="TOO_MANY_LINES",
-                    path="lines",
-                    message_zh=f"明细行数 {len(invoice.lines)} 超过百望云上限 "
-                    f"{caps.max_lines_per_invoice}",
-                    message_en=f"{len(invoice.lines)} lines exceed Baiwang's limit of "
-                    f"{caps.max_lines_per_invoice} per invoice",
-                    expected=f"<= {caps.max_lines_per_invoice} lines",
-                )
-            )
-        if issues:
-            raise InvalidInvoice(issues, provider=self.name)
-
     @staticmethod
     def _extra(invoice: Invoice) -> dict[str, Any] | None:
         extra = invoice.provider_extra.get("baiwang")
@@ -191,8 +147,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
     # --- issuance ---------------------------------------------------------------------
 
     async def issue(self, invoice: Invoice) -> IssueResult:
-        self.require(Operation.ISSUE)
-        self._precheck(invoice)
         totals = ensure_valid(invoice)
         body: dict[str, Any] = {"taxNo": invoice.seller.tax_id}
         if self.settings.invoice_terminal_code:
@@ -203,7 +157,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                 FILE_TYPE[fmt] for fmt in self.settings.documents_on_issue
             )
         body["data"] = issue_data(invoice, totals, extra=self._extra(invoice))
-        answer = await self.client.call(Method.ISSUE, body, idempotent=False)
+        answer = await self.client.call(Method.ISSUE, body, operation=Operation.ISSUE)
         return self._issue_result(answer, invoice.seller.tax_id or "")
 
     def _issue_result(self, answer: Any, seller_tax_id: str) -> IssueResult:
@@ -232,7 +186,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         return result
 
     async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
-        self.require(Operation.QUERY)
         found: list[InvoiceStatus] = []
         batch = self.capabilities.max_query_batch
         unique = list(dict.fromkeys(order_ids))
@@ -241,7 +194,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
             answer = await self.client.call(
                 Method.QUERY,
                 {"taxNo": seller_tax_id, "data": {"serialNos": chunk}},
-                idempotent=True,
+                operation=Operation.QUERY,
             )
             for record in (answer or {}).get("list") or []:
                 found.append(
@@ -253,7 +206,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         answer = await self.client.call(
             Method.QUERY,
             {"taxNo": seller_tax_id, "data": {"invoiceNo": invoice_number}},
-            idempotent=True,
+            operation=Operation.QUERY,
         )
         for record in (answer or {}).get("list") or []:
             if record.get("invoiceNo") == invoice_number and str(record.get("invoiceType")) == "0":
@@ -268,9 +221,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
     # --- red reversal -----------------------------------------------------------------
 
     async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
-        self.require(Operation.RED_APPLY)
-        if not request.is_full and not self.capabilities.red_partial:
-            raise self._unsupported(Operation.RED_APPLY)
         record = await self._blue_record(request.seller_tax_id, request.original_invoice_number)
         blue = blue_invoice_from_record(record, request.seller_tax_id)
         problems = [i for i in check_red_reversal(blue, request) if not i.warning]
@@ -286,7 +236,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         body = {"taxNo": request.seller_tax_id}
         body.update(red_add_body(request, record, lines, record.get("invoiceDetailsList") or []))
         try:
-            answer = await self.client.call(Method.RED_ADD, body, idempotent=False)
+            answer = await self.client.call(Method.RED_ADD, body, operation=Operation.RED_APPLY)
         except DuplicateOrder:
             # Sent before (an unknown outcome resolved by resending): read the form back.
             existing = await self._form_by_serial(request)
@@ -310,7 +260,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                 "pageNo": 1,
                 "pageSize": 50,
             },
-            idempotent=True,
+            operation=Operation.RED_QUERY,
         )
         for form in (answer or {}).get("list") or []:
             if form.get("originalInvoiceNo") == request.original_invoice_number:
@@ -322,7 +272,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
     async def red_confirm(
         self, seller_tax_id: str, confirmation_id: str, *, accept: bool = True
     ) -> RedConfirmation:
-        self.require(Operation.RED_CONFIRM)
         answer = await self.client.call(
             Method.RED_OPERATE,
             {
@@ -331,12 +280,11 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                 "redConfirmUuid": confirmation_id,
                 "confirmType": "01" if accept else "02",
             },
-            idempotent=False,
+            operation=Operation.RED_CONFIRM,
         )
         return confirmation_from_form(answer or {}, provider=self.name, seller_tax_id=seller_tax_id)
 
     async def red_query(self, seller_tax_id: str, confirmation_id: str) -> RedConfirmation:
-        self.require(Operation.RED_QUERY)
         answer = await self.client.call(
             Method.RED_INFO,
             {
@@ -344,12 +292,11 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                 "sellerTaxNo": seller_tax_id,
                 "redConfirmUuid": confirmation_id,
             },
-            idempotent=True,
+            operation=Operation.RED_QUERY,
         )
         return confirmation_from_form(answer or {}, provider=self.name, seller_tax_id=seller_tax_id)
 
     async def red_issue(self, confirmation: RedConfirmation) -> IssueResult:
-        self.require(Operation.RED_ISSUE)
         if confirmation.state in _FINAL_FORM_STATES:
             raise RedReversalNotAllowed(
                 f"red form {confirmation.confirmation_id} is {confirmation.state.value}; "
@@ -360,7 +307,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         answer = await self.client.call(
             Method.ISSUE,
             {"taxNo": confirmation.seller_tax_id, "data": red_issue_data(confirmation)},
-            idempotent=False,
+            operation=Operation.RED_ISSUE,
         )
         return self._issue_result(answer, confirmation.seller_tax_id)
 
@@ -379,13 +326,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         return Document.from_bytes(fmt, invoice_number, data)
 
     async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
-        self.require(Operation.DOCUMENTS)
-        if fmt not in self.capabilities.document_formats:
-            raise UnsupportedOperation(
-                f"Baiwang does not deliver {fmt.value}",
-                message_zh=f"百望云不提供 {fmt.value} 版式文件",
-                provider=self.name,
-            )
         for document in status.documents:
             if document.format is fmt and document.content is not None:
                 return document
@@ -406,12 +346,11 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                     "returnType": "1",
                 },
             },
-            idempotent=True,
+            operation=Operation.DOCUMENTS,
         )
         return self._document(fmt, status.invoice_number, (answer or {}).get("content"))
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        self.require(Operation.DELIVER)
         if delivery.channel not in self.capabilities.delivery_channels:
             raise UnsupportedOperation(
                 f"Baiwang pushes invoices by e-mail only, not by {delivery.channel.value}",
@@ -436,7 +375,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                     "email": delivery.address,
                 },
             },
-            idempotent=False,
+            operation=Operation.DELIVER,
         )
         return DeliveryResult(
             accepted=True,
@@ -446,20 +385,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         )
 
     async def quota(self, seller_tax_id: str) -> Quota:
-        self.require(Operation.QUOTA)
         answer = await self.client.call(
-            Method.QUOTA, {"taxNo": seller_tax_id, "data": {}}, idempotent=True
+            Method.QUOTA, {"taxNo": seller_tax_id, "data": {}}, operation=Operation.QUOTA
         )
-        answer = answer or {}
-
-        def money(key: str) -> Decimal | None:
-            value = answer.get(key)
-            return None if value is None else Decimal(str(value))
-
-        return Quota(
-            seller_tax_id=seller_tax_id,
-            total=money("totalCreditLine"),
-            used=money("usedCreditLine"),
-            remaining=money("remainingCreditLine"),
-            as_of=datetime.now(UTC),
-        )
+        return quota_from_credit(answer or {}, seller_tax_id)

@@ -6,8 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr
 
-from fapiao.contract import ProviderSettings
-from fapiao.models import DocumentFormat, Environment
+from fapiao.sdk import DocumentFormat, Environment, ProviderSettings
 from fapiao_provider_b.signing import PasswordDigest
 
 __all__ = ["BaiwangSettings"]

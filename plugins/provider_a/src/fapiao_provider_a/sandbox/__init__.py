@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fapiao.contract import RunningSandbox, SandboxOptions
+from fapiao.sdk import RunningSandbox, SandboxOptions
 from fapiao_provider_a.sandbox.app import create_app
 from fapiao_provider_a.sandbox.config import (
     DEMO_APP_KEY,

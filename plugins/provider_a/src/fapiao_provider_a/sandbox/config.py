@@ -84,6 +84,3 @@ class SandboxConfig(BaseModel):
 
     def merchant_by_key(self, app_key: str) -> Merchant | None:
         return next((m for m in self.merchants if m.app_key == app_key), None)
-
-    def merchant_by_tax_id(self, tax_id: str) -> Merchant | None:
-        return next((m for m in self.merchants if m.tax_id == tax_id), None)

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from fapiao.contract.sandbox import RunningSandbox, SandboxOptions
+from fapiao.sdk import RunningSandbox, SandboxOptions
 from fapiao_provider_b.sandbox.app import BaiwangSandbox, create_app
 from fapiao_provider_b.sandbox.config import (
     DEMO_APP,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fapiao.models import DocumentFormat
+from fapiao.sdk import DocumentFormat
 
 if TYPE_CHECKING:
     from fapiao_provider_b.sandbox.state import InvoiceRecord, SandboxState

@@ -16,9 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fapiao.errors import ValidationIssue
-from fapiao.models import Invoice, InvoiceLine
-from fapiao.rules import compute_totals, validate_invoice
+from fapiao.sdk import Invoice, InvoiceLine, ValidationIssue, check_invoice, compute_totals
 from fapiao_provider_b.errors_map import BaiwangError
 from fapiao_provider_b.mapping import BLUE, RED, invoice_from_issue_data, line_nature
 from fapiao_provider_b.protocol import FILE_TYPE, format_date
@@ -140,7 +138,7 @@ def _issue_blue(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
         invoice = invoice_from_issue_data(call.tax_no, data, seller_name=seller.name)
     except (ValidationError, KeyError, ArithmeticError) as exc:
         raise business(_E.REQUIRED_EMPTY, str(exc).splitlines()[0]) from None
-    issues = validate_invoice(invoice)
+    _, issues = check_invoice(invoice)
     if any(not i.warning for i in issues):
         code, detail = _issue_code(issues)
         return {"success": [], "fail": [fail(serial, code, detail)]}

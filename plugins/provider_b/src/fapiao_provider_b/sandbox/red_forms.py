@@ -16,8 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fapiao.models import RedLine, RedReason, RedReversalRequest
-from fapiao.rules import check_red_reversal, reversible_lines
+from fapiao.sdk import (
+    RedLine,
+    RedReason,
+    RedReversalRequest,
+    check_red_reversal,
+    reversible_lines,
+)
 from fapiao_provider_b.errors_map import BaiwangError
 from fapiao_provider_b.protocol import CONFIRM_STATE, RED_LABEL, SPEC_DATE_FORMAT, format_date
 from fapiao_provider_b.sandbox.calls import Call, business

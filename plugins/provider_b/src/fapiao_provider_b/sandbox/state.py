@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from fapiao.models import Invoice
-from fapiao.rules import InvoiceTotals
-from fapiao.sandboxkit.clock import SandboxClock
-from fapiao.sandboxkit.invoice_numbers import InvoiceNumberGenerator
+from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
+from fapiao.sdk import Invoice, InvoiceTotals
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
 __all__ = [

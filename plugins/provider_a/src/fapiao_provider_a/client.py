@@ -1,11 +1,11 @@
-"""Access tokens: fetched rarely, cached until shortly before expiry, shared per app.
+"""The Nuonuo wire client: access tokens, signed calls, answers turned into data or errors.
 
-The token endpoint is a plain form POST (``client_id``, ``client_secret``, ``grant_type``),
-not a signed service call, and the platform caps it (about 50 calls per 30 days per app).
-So tokens are cached per (endpoint, app, merchant) for the whole process — every provider
-instance of the same profile shares one — and a local counter refuses to exceed the quota
-with ``RateLimited`` instead of burning the last calls. Concurrent requests wait on one
-fetch (a lock), never fetch in parallel.
+It sits on the shared transport (``ProviderHttp``), which decides what a network failure
+means. This module adds Nuonuo's own: tokens cached per (endpoint, app, merchant) for the
+whole process and fetched under one lock, within the platform's quota of about 50 token
+calls per 30 days (``RateLimited`` rather than burning the last ones); and one resend of a
+call the gateway refused *because of its token*, which is safe even for issuance, since the
+gateway checks the token before any business runs.
 """
 
 from __future__ import annotations
@@ -13,15 +13,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from fapiao.errors import AuthFailed, ProviderError, RateLimited
-from fapiao.transport import ProviderHttp
-from fapiao_provider_a.errors_map import error_from_answer
+from fapiao.sdk import (
+    OPERATIONS,
+    AuthFailed,
+    Operation,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderHttp,
+    RateLimited,
+)
+from fapiao_provider_a.errors_map import SUCCESS, TOKEN_REJECTED, error_from_answer
+from fapiao_provider_a.protocol import SERVICES_PATH
 from fapiao_provider_a.settings import NuonuoSettings
+from fapiao_provider_a.signing import dump_body, signed_query
 
-__all__ = ["TokenCache", "TokenManager"]
+__all__ = ["NuonuoClient", "TokenCache"]
 
 _MONTH = 30 * 24 * 3600.0
 _REFRESH_MARGIN = 300.0  # renew five minutes before the platform says it expires
@@ -51,12 +61,16 @@ class TokenCache:
         cls._entries.clear()
 
 
-class TokenManager:
-    def __init__(self, settings: NuonuoSettings, http: ProviderHttp) -> None:
-        self.settings = settings
+class NuonuoClient:
+    """Signed calls to ``/open/v1/services`` for one profile (app and merchant), and its token."""
+
+    def __init__(self, http: ProviderHttp, settings: NuonuoSettings, *, provider: str) -> None:
         self.http = http
-        self.url = settings.resolved_token_url()
-        self._entry = TokenCache.entry((self.url, settings.app_key, settings.user_tax))
+        self.settings = settings
+        self.provider = provider
+        self._secret = settings.app_secret.get_secret_value()
+        self.token_url = settings.resolved_token_url()
+        self._entry = TokenCache.entry((self.token_url, settings.app_key, settings.user_tax))
         if settings.access_token is not None and self._entry.token is None:
             self._entry.token = settings.access_token.get_secret_value()
             self._entry.expires_at = float("inf")  # persisted: valid until refused
@@ -68,7 +82,7 @@ class TokenManager:
     def calls_in_window(self) -> int:
         return len(self._entry.calls)
 
-    async def get(self) -> str:
+    async def access_token(self) -> str:
         entry = self._entry
         if entry.token is not None and time.time() < entry.expires_at - _REFRESH_MARGIN:
             return entry.token
@@ -78,20 +92,20 @@ class TokenManager:
             async with entry.lock:
                 if entry.token is not None and time.time() < entry.expires_at - _REFRESH_MARGIN:
                     return entry.token
-                return await self._fetch()
+                return await self._fetch_token()
         except RuntimeError:  # the lock belongs to another (finished) event loop
             entry.lock = asyncio.Lock()
-            return await self.get()
+            return await self.access_token()
 
     def invalidate(self, token: str) -> None:
-        """Forget ``token`` after the gateway refused it (next ``get`` fetches anew)."""
+        """Forget ``token`` after the gateway refused it (the next call fetches anew)."""
         if self._entry.token == token:
             self._entry.token = None
             self._entry.expires_at = 0.0
 
-    def _form(self) -> dict[str, str]:
+    def _token_form(self) -> dict[str, str]:
         s = self.settings
-        secret = s.app_secret.get_secret_value()
+        secret = self._secret
         entry = self._entry
         if s.grant == "client_credentials":
             return {
@@ -110,7 +124,7 @@ class TokenManager:
             raise AuthFailed(
                 "ISV profile without a usable authorization_code/redirect_uri or refresh token",
                 message_zh="第三方应用缺少授权码与回调地址或刷新令牌",
-                provider="nuonuo",
+                provider=self.provider,
                 field="authorization_code",
             )
         return {
@@ -122,7 +136,7 @@ class TokenManager:
             "redirect_uri": s.redirect_uri,
         }
 
-    async def _fetch(self) -> str:
+    async def _fetch_token(self) -> str:
         entry = self._entry
         now = time.time()
         while entry.calls and entry.calls[0] < now - _MONTH:
@@ -132,12 +146,12 @@ class TokenManager:
                 f"token quota of {self.settings.token_calls_per_30_days} calls per 30 days "
                 "used up; persist and reuse tokens (settings.access_token)",
                 message_zh="30 天内获取令牌次数已达上限，请持久化并复用令牌",
-                provider="nuonuo",
+                provider=self.provider,
                 retryable=False,
             )
         entry.calls.append(now)
         response = await self.http.post(
-            self.url, data=self._form(), idempotent=True, operation="accessToken"
+            self.token_url, data=self._token_form(), idempotent=True, operation="accessToken"
         )
         try:
             data: dict[str, Any] = response.json()
@@ -145,7 +159,7 @@ class TokenManager:
             raise ProviderError(
                 f"token endpoint answered HTTP {response.status_code} without JSON",
                 message_zh="令牌接口返回非 JSON 内容",
-                provider="nuonuo",
+                provider=self.provider,
                 raw_code=str(response.status_code),
             ) from None
         token = data.get("access_token")
@@ -159,3 +173,53 @@ class TokenManager:
         if data.get("userId"):
             entry.user_id = str(data["userId"])
         return token
+
+    async def call(self, method: str, payload: Mapping[str, Any], *, operation: Operation) -> Any:
+        """One signed service call for a step of ``operation``: the ``result`` of an
+        ``E0000`` answer, else the canonical error (a refused token is refreshed and the call
+        resent, once). The operations table says whether the call may be repeated."""
+        idempotent = OPERATIONS[operation].idempotent
+        content = dump_body(payload)
+        body = content.encode("utf-8")
+        for attempt in (1, 2):
+            token = await self.access_token()
+            params, signature = signed_query(self._secret, self.settings.app_key, content)
+            headers = {
+                "Content-Type": "application/json; charset=UTF-8",
+                "X-Nuonuo-Sign": signature,
+                "accessToken": token,
+                "userTax": self.settings.user_tax,
+                "method": method,
+            }
+            response = await self.http.post(
+                SERVICES_PATH,
+                params=params,
+                content=body,
+                headers=headers,
+                idempotent=idempotent,
+                operation=method,
+            )
+            try:
+                answer = response.json()
+                code = str(answer["code"])
+            except (ValueError, KeyError, TypeError):
+                text = f"{method}: HTTP {response.status_code} answer is not the platform's JSON"
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        text,
+                        message_zh=f"{method} 的应答无法解析，结果未知，须查询确认",
+                        provider=self.provider,
+                    ) from None
+                raise ProviderError(
+                    text,
+                    message_zh=f"{method} 的应答无法解析",
+                    provider=self.provider,
+                    raw_code=str(response.status_code),
+                ) from None
+            if code == SUCCESS:
+                return answer.get("result")
+            if code in TOKEN_REJECTED and attempt == 1:
+                self.invalidate(token)
+                continue
+            raise error_from_answer(code, answer.get("describe"))
+        raise AssertionError("unreachable")  # pragma: no cover
