@@ -253,9 +253,8 @@ def test_cli_dry_run_reports_json_and_exits_1_for_skipped_documents(world: dict[
 
     from typer.testing import CliRunner
 
-    from fapiao.cli.app import _load_commands, app
+    from fapiao.cli.app import app
 
-    _load_commands()
     result = CliRunner().invoke(
         app, ["sync", "--connector", "custom", "--config", str(world["config"]), "--dry-run", "--json"]
     )

@@ -11,6 +11,7 @@ What the commands print through (consoles, ``--json``, failing) is ``fapiao.cli.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -19,7 +20,10 @@ from fapiao.cli.builtins import BUILTIN_NAMES, BUILTINS
 from fapiao.cli.lazy import MARKUP_MODE, LazyGroup
 from fapiao.cli.plugin_commands import add_plugin_commands, needs_plugin_commands
 
-__all__ = ["app", "load_commands", "main"]
+__all__ = ["COMPLETE_VAR", "app", "load_commands", "main"]
+
+COMPLETE_VAR = "_FAPIAO_COMPLETE"
+"""Set by the shell completion script when it asks ``fapiao`` for completions."""
 
 
 class RootGroup(LazyGroup):
@@ -34,6 +38,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=MARKUP_MODE,
     pretty_exceptions_enable=False,
+    add_completion=False,
     cls=RootGroup,
 )
 
@@ -51,11 +56,12 @@ def load_commands() -> None:
         builtin.command()
 
 
-_load_commands = load_commands  # the old name, still used by tests outside the CLI's own
-
-
 def main() -> None:
     """The ``fapiao`` console script."""
+    if os.environ.get(COMPLETE_VAR):  # the completion script asking (``fapiao completion``)
+        from fapiao.cli.commands.completion import enable_completion
+
+        enable_completion()
     if needs_plugin_commands(sys.argv[1:], BUILTIN_NAMES):
         add_plugin_commands(app)
-    app()
+    app(prog_name="fapiao", complete_var=COMPLETE_VAR)

@@ -27,6 +27,11 @@ BUILTINS: tuple[Builtin, ...] = (
         "latency, throughput and cost per 10,000 invoices (服务商对比).",
     ),
     Builtin(
+        "completion",
+        f"{_C}.completion:completion_command",
+        'Print the shell completion script (命令补全脚本); e.g. `eval "$(fapiao completion bash)"`.',
+    ),
+    Builtin(
         "deliver",
         f"{_C}.deliver:deliver_command",
         "Deliver an issued invoice by e-mail or SMS (交付).",

@@ -88,8 +88,28 @@ class LazyCommand(TyperCommand):
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
         """The real command's context: everything after parsing (running, ``--help``,
-        completion) is the real command's."""
-        return self.builtin.command().make_context(info_name, args, parent=parent, **extra)
+        completion) is the real command's.
+
+        ``CMD --help`` of a single command is answered from the real command's help without
+        parsing the other arguments: parsing builds typer's value coercion, which imports
+        pydantic (half of the start-up) for a page that converts no value."""
+        command = self.builtin.command()
+        if not self.builtin.group and _asks_for_help(args, command):
+            context = command.context_class(command, info_name=info_name, parent=parent)
+            typer.echo(command.get_help(context), color=context.color)
+            context.exit()
+        return command.make_context(info_name, args, parent=parent, **extra)
+
+
+def _asks_for_help(args: list[str], command: Any) -> bool:
+    """``--help`` (or another of the command's help names) before any ``--``."""
+    names = set(command.get_help_option_names(command.context_class(command)))
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg in names:
+            return True
+    return False
 
 
 class LazyGroup(TyperGroup):

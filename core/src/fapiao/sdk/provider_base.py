@@ -123,16 +123,6 @@ class ProviderBase(PluginBase[SettingsT]):
             provider=self.name,
         )
 
-    def _unsupported(self, operation: Operation) -> UnsupportedOperation:
-        # the former name, still called by provider_b (being reworked elsewhere)
-        return self.not_implemented(operation)
-
-    def require(self, operation: Operation) -> None:
-        """Raise ``UnsupportedOperation`` unless the operation is declared."""
-        refusal = self.capabilities.refuse_operation(operation, self.name)
-        if refusal is not None:
-            raise refusal
-
     async def issue(self, invoice: Invoice) -> IssueResult:
         raise self.not_implemented(Operation.ISSUE)
 
