@@ -21,6 +21,8 @@ offered only for throwaway ledgers such as demos and benchmarks.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,9 +95,9 @@ def make_engine(
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            _enter_wal(cursor, busy_timeout_ms / 1000)
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
@@ -105,3 +107,21 @@ def make_engine(
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def _enter_wal(cursor: Any, within: float) -> None:
+    """Put the file in WAL mode. Several workers opening a *new* file at once all try to
+    convert it, which needs its exclusive lock, and SQLite may answer "database is locked"
+    at once instead of waiting on the busy timeout (seen under load with four openers): so
+    the conversion is retried until ``within`` seconds have passed."""
+    deadline = time.monotonic() + within
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
