@@ -7,15 +7,34 @@ report every problem of an invoice at once, each with its field path.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from fapiao.models.base import ValueModel
 from fapiao.models.enums import InvoiceKind, LineKind, SpecialBusiness, TaxTreatment
+from fapiao.models.limits import MAX_EXTRA_BYTES, MAX_JSON_DEPTH, MAX_LINES, nesting_depth
 from fapiao.models.money import Money, Quantity, Rate
 
 __all__ = ["Invoice", "InvoiceLine", "Party"]
+
+
+def _bounded_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """Vendor-only fields stay small and shallow: they are stored with the request and sent
+    on, so their size is bounded like everything else a caller sends."""
+    depth_limit = MAX_JSON_DEPTH - 2  # the invoice object and provider_extra itself
+    if nesting_depth(extra, stop_at=depth_limit + 1) > depth_limit:
+        raise ValueError(
+            f"嵌套过深：至多 {depth_limit} 层 / nested too deep: at most {depth_limit} levels"
+        )
+    size = len(json.dumps(extra, ensure_ascii=False, default=str).encode())
+    if size > MAX_EXTRA_BYTES:
+        raise ValueError(
+            f"过大：{size} 字节，上限 {MAX_EXTRA_BYTES} / too large: {size} bytes, "
+            f"at most {MAX_EXTRA_BYTES}"
+        )
+    return extra
 
 
 class Party(ValueModel):
@@ -26,7 +45,9 @@ class Party(ValueModel):
     """
 
     name: str = Field(min_length=1, max_length=200, description="名称 / name")
-    tax_id: str | None = Field(default=None, description="纳税人识别号 / taxpayer ID (USCC)")
+    tax_id: str | None = Field(
+        default=None, max_length=40, description="纳税人识别号 / taxpayer ID (USCC)"
+    )
     natural_person: bool = Field(default=False, description="自然人 / buyer is a natural person")
     address: str | None = Field(default=None, max_length=300, description="地址 / address")
     phone: str | None = Field(default=None, max_length=40, description="电话 / phone")
@@ -45,7 +66,9 @@ class InvoiceLine(ValueModel):
     """
 
     name: str = Field(min_length=1, max_length=100, description="项目名称 / item name")
-    tax_code: str = Field(description="税收分类编码 (19 digits) / tax classification code")
+    tax_code: str = Field(
+        max_length=40, description="税收分类编码 (19 digits) / tax classification code"
+    )
     spec: str | None = Field(default=None, max_length=100, description="规格型号 / specification")
     unit: str | None = Field(default=None, max_length=20, description="单位 / unit")
     quantity: Quantity | None = Field(default=None, description="数量 / quantity")
@@ -75,14 +98,14 @@ class Invoice(ValueModel):
     kind: InvoiceKind = Field(description="发票种类 / invoice kind")
     seller: Party
     buyer: Party
-    lines: tuple[InvoiceLine, ...] = Field(min_length=1)
+    lines: tuple[InvoiceLine, ...] = Field(min_length=1, max_length=MAX_LINES)
     prices_include_tax: bool = Field(default=False, description="金额含税 / amounts include tax")
     remarks: str | None = Field(default=None, max_length=450, description="备注 / remarks")
     issuer: str | None = Field(default=None, max_length=20, description="开票人 / issuer")
     payee: str | None = Field(default=None, max_length=20, description="收款人 / payee")
     reviewer: str | None = Field(default=None, max_length=20, description="复核人 / reviewer")
     special_business: SpecialBusiness | None = Field(default=None, description="特定业务")
-    provider_extra: dict[str, Any] = Field(
+    provider_extra: Annotated[dict[str, Any], AfterValidator(_bounded_extra)] = Field(
         default_factory=dict, description="供应商专有字段 / vendor-only fields, passed through"
     )
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
+from fapiao.models.limits import MAX_DECIMAL_CHARS, MAX_DECIMAL_PLACES, MAX_MAGNITUDE_DIGITS
+
 __all__ = ["CENT", "Money", "Quantity", "Rate", "to_decimal"]
 
 CENT = Decimal("0.01")
@@ -27,16 +29,49 @@ def _refuse_float(value: Any) -> Any:
         )
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_DECIMAL_CHARS:
+            raise ValueError(
+                f"数字过长：{len(text)} 个字符，上限 {MAX_DECIMAL_CHARS} / number too long: "
+                f"{len(text)} characters, at most {MAX_DECIMAL_CHARS}"
+            )
         try:
             number = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"不是十进制数 / not a decimal number: {value!r}") from None
-        if not number.is_finite():
-            raise ValueError(f"须为有限数 / must be finite: {value!r}")
-        return number
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError(f"须为有限数 / must be finite: {value!r}")
+        return _bounded(number, value)
+    if isinstance(value, int):
+        if abs(value) >= 10**MAX_MAGNITUDE_DIGITS:
+            raise _out_of_range(str(value)[:20] + "…")
+        return value
+    if isinstance(value, Decimal):
+        return _bounded(value, value)
     return value
+
+
+def _bounded(number: Decimal, shown: Any) -> Decimal:
+    """A finite number within the magnitude and precision every amount, quantity, price and
+    rate fits in: beyond them arithmetic would overflow or a number would be megabytes."""
+    if not number.is_finite():
+        raise ValueError(f"须为有限数 / must be finite: {shown!r}")
+    if number.adjusted() >= MAX_MAGNITUDE_DIGITS:
+        raise _out_of_range(shown)
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if -(exponent + trailing_zeros) > MAX_DECIMAL_PLACES:
+        raise ValueError(
+            f"小数位过多：至多 {MAX_DECIMAL_PLACES} 位 / too many decimal places: at most "
+            f"{MAX_DECIMAL_PLACES} (got {str(shown)[:40]!r})"
+        )
+    return number
+
+
+def _out_of_range(shown: Any) -> ValueError:
+    limit = f"1e{MAX_MAGNITUDE_DIGITS}"
+    return ValueError(
+        f"数值超出范围：绝对值须小于 {limit} / number out of range: its magnitude must be "
+        f"below {limit} (got {str(shown)[:40]!r})"
+    )
 
 
 def to_decimal(value: Any) -> Decimal:

@@ -16,6 +16,12 @@ from pydantic_core import ErrorDetails
 
 from fapiao.errors import InvalidInvoice, ValidationIssue
 from fapiao.models import Invoice
+from fapiao.models.limits import (
+    MAX_INTEGER_DIGITS,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    nesting_depth,
+)
 from fapiao.rules.issues import (
     FLOAT_NOT_ALLOWED,
     INVALID_FIELD,
@@ -148,36 +154,86 @@ def issues_from_validation_error(
     return [_translate(error, path_prefix) for error in errors if not echoes_an_item(error)]
 
 
+class _TooBig(Exception):
+    """A bound of ``fapiao.models.limits`` broken while decoding (carried out of json)."""
+
+    def __init__(self, zh: str, en: str, expected: str) -> None:
+        super().__init__(en)
+        self.zh, self.en, self.expected = zh, en, expected
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _TooBig(
+            f"整数位数过多：{len(text.lstrip('-'))} 位，上限 {MAX_INTEGER_DIGITS}",
+            f"integer with too many digits: {len(text.lstrip('-'))}, at most "
+            f"{MAX_INTEGER_DIGITS}",
+            f"at most {MAX_INTEGER_DIGITS} digits",
+        )
+    return int(text)
+
+
+def _no_constant(text: str) -> Any:
+    raise _TooBig(
+        f"JSON 不允许 {text}",
+        f"{text} is not JSON (write numbers as decimal strings)",
+        "a decimal string",
+    )
+
+
+def _too_deep() -> _TooBig:
+    return _TooBig(
+        f"JSON 嵌套过深：至多 {MAX_JSON_DEPTH} 层",
+        f"JSON nested too deep: at most {MAX_JSON_DEPTH} levels",
+        f"at most {MAX_JSON_DEPTH} levels",
+    )
+
+
+def _malformed(path_prefix: str, zh: str, en: str, expected: str) -> InvalidInvoice:
+    return InvalidInvoice(
+        [issue(MALFORMED_JSON, join_path(path_prefix, ""), zh, en, expected=expected)]
+    )
+
+
 def load_json(data: str | bytes, *, path_prefix: str = "") -> Any:
-    """``json.loads`` whose failure is an :class:`InvalidInvoice` naming line and column."""
+    """``json.loads`` whose failure is an :class:`InvalidInvoice` naming line and column.
+
+    Bounded (``fapiao.models.limits``): the text's size, the nesting depth and the digits of
+    an integer are checked while decoding, ``NaN``/``Infinity`` are refused, so hostile input
+    gets the same canonical refusal as a typo instead of an interpreter error."""
+    if len(data) > MAX_JSON_BYTES:
+        raise _malformed(
+            path_prefix,
+            f"JSON 过大：{len(data)} 字节，上限 {MAX_JSON_BYTES}",
+            f"JSON too large: {len(data)} bytes, at most {MAX_JSON_BYTES}",
+            f"at most {MAX_JSON_BYTES} bytes",
+        )
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
-        raise InvalidInvoice(
-            [
-                issue(
-                    MALFORMED_JSON,
-                    join_path(path_prefix, ""),
-                    f"不是 UTF-8 文本（第 {exc.start} 字节）",
-                    f"not UTF-8 text (byte {exc.start})",
-                    expected="UTF-8 JSON",
-                )
-            ]
+        raise _malformed(
+            path_prefix,
+            f"不是 UTF-8 文本（第 {exc.start} 字节）",
+            f"not UTF-8 text (byte {exc.start})",
+            "UTF-8 JSON",
         ) from None
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
+        if nesting_depth(value) > MAX_JSON_DEPTH:
+            raise _too_deep()
+    except RecursionError:
+        deep = _too_deep()
+        raise _malformed(path_prefix, deep.zh, deep.en, deep.expected) from None
+    except _TooBig as exc:
+        raise _malformed(path_prefix, exc.zh, exc.en, exc.expected) from None
     except json.JSONDecodeError as exc:
-        raise InvalidInvoice(
-            [
-                issue(
-                    MALFORMED_JSON,
-                    join_path(path_prefix, ""),
-                    f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}",
-                    f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                    expected="one JSON object",
-                )
-            ]
+        raise _malformed(
+            path_prefix,
+            f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}",
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            "one JSON object",
         ) from None
+    return value
 
 
 def parse_invoice(data: str | bytes | dict[str, Any], *, path_prefix: str = "") -> Invoice:
