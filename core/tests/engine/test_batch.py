@@ -37,9 +37,9 @@ def jsonl(invoice: Invoice) -> str:
 
 
 async def test_jsonl_batch_skips_invalid_rows_and_issues_the_rest(
-    engine_env, tmp_path: Path
+    engine_env_any_ledger, tmp_path: Path
 ) -> None:
-    env = engine_env
+    env = engine_env_any_ledger  # SQLite and PostgreSQL (a batch id did not fit PostgreSQL)
     invoices = mixed_invoices(env, 3)
     bad_rate = json.loads(jsonl(invoices[0]))
     bad_rate["order_id"] = "BAD-RATE-" + uuid.uuid4().hex[:8]
@@ -82,8 +82,8 @@ async def test_jsonl_batch_skips_invalid_rows_and_issues_the_rest(
         assert vendor.issues(invoice.order_id) == 1
 
 
-async def test_csv_batch_and_pilot(engine_env, tmp_path: Path) -> None:
-    env = engine_env
+async def test_csv_batch_and_pilot(engine_env_any_ledger, tmp_path: Path) -> None:
+    env = engine_env_any_ledger
     invoices = mixed_invoices(env, 2)
     path = tmp_path / "invoices.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -133,8 +133,10 @@ RUNNER = textwrap.dedent(
 )
 
 
-async def test_kill_9_midway_then_rerun_no_duplicate_no_loss(engine_env, tmp_path: Path) -> None:
-    env = engine_env
+async def test_kill_9_midway_then_rerun_no_duplicate_no_loss(
+    engine_env_any_ledger, tmp_path: Path
+) -> None:
+    env = engine_env_any_ledger
     profiles = {
         name: env.profile(vendor, timeout_seconds=1.0, limits={"resubmit_after_seconds": 0.5})
         for name, vendor in (("nn", "nuonuo"), ("bw", "baiwang"))
@@ -202,3 +204,60 @@ def run_then_kill(argv: list[str], env, tmp_path: Path, after_issues: int) -> in
                 child.kill()
                 child.wait(timeout=10)
     return child.returncode
+
+
+async def test_hostile_rows_are_reported_and_skipped_never_abort_the_batch(
+    engine_env, tmp_path: Path
+) -> None:
+    """Each of these rows once aborted the whole batch (RecursionError, int conversion,
+    decimal errors, a serialisation error, csv's field limit) and the valid rows after it
+    were never issued, on every re-run."""
+    env = engine_env
+    invoices = mixed_invoices(env, 1)
+    template = json.loads(jsonl(invoices[0]))
+
+    def variant(tag: str, **line: object) -> str:
+        data = json.loads(json.dumps(template))
+        data["order_id"] = f"H{tag}{uuid.uuid4().hex[:8]}"
+        data["lines"][0].update(line)
+        return json.dumps(data, ensure_ascii=False)
+
+    deep_extra = json.loads(json.dumps(template))
+    deep_extra["order_id"] = "HDEEP" + uuid.uuid4().hex[:8]
+    deep_extra["provider_extra"] = {"x": json.loads("[" * 900 + "]" * 900)}
+    hostile = [
+        "[" * 100_000 + "]" * 100_000,
+        "1" * 5000,
+        variant("EXP", amount="1e999999"),
+        variant("OVF", tax_rate="1E+999999999"),
+        variant("TINY", quantity="1e-9999999", unit_price="1"),
+        json.dumps(deep_extra),
+        "{" + '"order_id": "' + "x" * (5 * 1024 * 1024) + '"}',  # a line over 4 MiB
+    ]
+    rows = [jsonl(i) for i in invoices]
+    for position, row in enumerate(hostile):
+        rows.insert(1 + 2 * position, row)
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    async with env.client() as client:
+        report = await run_batch(client, path, concurrency=4)
+        assert report.complete
+        assert (report.invalid, report.issued, report.failed) == (len(hostile), len(invoices), 0)
+        assert sorted(r.line for r in report.invalid_rows) == [2 + 2 * i for i in range(7)]
+        for row in report.invalid_rows:
+            assert row.issues and all(i.message_zh and i.message_en for i in row.issues)
+
+    # CSV: one order with a 200 KB cell (over csv's default field limit) is refused alone
+    csv_path = tmp_path / "hostile.csv"
+    fresh = [i.model_copy(update={"order_id": "C" + uuid.uuid4().hex[:12]}) for i in invoices]
+    with csv_path.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(fresh, handle)
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(fresh[0].lines[0].name, "长" * 200_000, 1)
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    async with env.client() as client:
+        report = await run_batch(client, csv_path, concurrency=4)
+        assert report.complete and report.invalid == 1 and report.failed == 0
+        (row,) = report.invalid_rows
+        assert row.line == 2 and any(i.path == "line 2: lines[0].name" for i in row.issues)
+        assert report.issued == len(fresh) - 1

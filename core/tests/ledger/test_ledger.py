@@ -446,6 +446,10 @@ async def test_cursors_and_batches(ledger: Ledger) -> None:
     done = await ledger.save_batch("b1", input_path="in.jsonl", position=250, done=True)
     assert (done.position, done.done) == (250, True)
     assert await ledger.get_batch("missing") is None
+    real_id = "jsonl:" + "ab" * 32  # what a batch is named: 70 characters (PostgreSQL refused)
+    await ledger.save_batch(real_id, input_path="in.jsonl", input_sha256="ab" * 32, position=3)
+    found = await ledger.get_batch(real_id)
+    assert found is not None and found.position == 3
 
 
 async def test_closed_ledger_refuses_work(ledger_url: str) -> None:

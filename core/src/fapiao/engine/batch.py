@@ -24,7 +24,6 @@ written by ``batch_files.py``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from typing import Any
 from fapiao.errors import InvalidInvoice, ValidationIssue
 from fapiao.masking import mask_tax_id
 from fapiao.models import Invoice, InvoiceState
-from fapiao.rules import compute_totals
+from fapiao.rules import compute_totals, load_json
 
 from .batch_files import (
     FileItem,
@@ -377,16 +376,14 @@ def _restore_counts(report: BatchReport, counts: Any) -> None:
 
 def _invalid(report: BatchReport, item: FileItem, issues: tuple[ValidationIssue, ...]) -> None:
     report.invalid += 1
-    order_id = None
-    if isinstance(item.data, dict):
-        value = item.data.get("order_id")
-        order_id = value if isinstance(value, str) else None
-    else:
+    data: Any = item.data
+    if not isinstance(data, dict):
         try:
-            value = json.loads(item.data).get("order_id")
-            order_id = value if isinstance(value, str) else None
-        except (ValueError, AttributeError):
-            order_id = None
+            data = load_json(data)  # bounded: the row may be hostile
+        except InvalidInvoice:
+            data = None
+    value = data.get("order_id") if isinstance(data, dict) else None
+    order_id = value if isinstance(value, str) else None
     if len(report.invalid_rows) < _KEEP_ERRORS:
         report.invalid_rows.append(InvalidRow(item.line, order_id, issues))
 

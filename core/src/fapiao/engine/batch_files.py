@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from fapiao.errors import InvalidInvoice, InvalidRequest, ValidationIssue
 from fapiao.models import Invoice
+from fapiao.models.limits import MAX_JSON_BYTES
 
 __all__ = [
     "CSV_COLUMNS",
@@ -123,9 +124,17 @@ def read_items(path: Path, fmt: Format, *, parse: bool = False) -> Iterator[File
 
 
 def _jsonl_items(path: Path) -> Iterator[FileItem]:
+    """One item per non-blank line. A line longer than one invoice may be is not read into
+    memory whole: its first ``MAX_JSON_BYTES + 1`` bytes stand for it (and are refused as too
+    large when parsed), the rest is skipped."""
     ordinal = 0
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(MAX_JSON_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_JSON_BYTES and not raw.endswith(b"\n"):
+                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
             if raw.strip():
                 yield FileItem(ordinal, number, raw)
                 ordinal += 1
@@ -151,25 +160,46 @@ def _csv_header(reader: Any, path: Path) -> list[str]:
 
 
 def _csv_items(path: Path, *, parse: bool) -> Iterator[FileItem]:
+    """One item per order (consecutive rows with the same ``order_id``). A field is read up to
+    the size of a whole invoice (the models then refuse what is too long, naming line and
+    field); a file the csv module cannot read at all stops with the line where it failed."""
+    # process-wide, only ever raised: the default (128 KiB) would abort the whole batch on
+    # one long cell instead of refusing that order
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_JSON_BYTES))
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
-        header = _csv_header(reader, path)
-        group: list[tuple[int, dict[str, str]]] = []
-        ordinal = 0
+        try:
+            yield from _csv_groups(reader, path, parse)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            line = reader.line_num
+            raise InvalidRequest(
+                f"{path}: line {line}: not readable as CSV ({exc}); the batch stops here, "
+                "orders before it are kept",
+                message_zh=f"{path}：第 {line} 行：无法按 CSV 读取（{exc}）；批量在此停止，"
+                "此前的订单不受影响",
+                field=f"line {line}",
+            ) from None
+
+
+def _csv_groups(reader: Any, path: Path, parse: bool) -> Iterator[FileItem]:
+    """The rows of ``reader`` after the header, grouped into orders."""
+    header = _csv_header(reader, path)
+    group: list[tuple[int, dict[str, str]]] = []
+    ordinal = 0
+    start = reader.line_num + 1
+    for row in reader:
+        line = start
         start = reader.line_num + 1
-        for row in reader:
-            line = start
-            start = reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            cells = {name: value.strip() for name, value in zip(header, row, strict=False)}
-            if group and cells.get("order_id", "") != group[0][1].get("order_id", ""):
-                yield _group_item(ordinal, group, parse)
-                ordinal += 1
-                group = []
-            group.append((line, cells))
-        if group:
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {name: value.strip() for name, value in zip(header, row, strict=False)}
+        if group and cells.get("order_id", "") != group[0][1].get("order_id", ""):
             yield _group_item(ordinal, group, parse)
+            ordinal += 1
+            group = []
+        group.append((line, cells))
+    if group:
+        yield _group_item(ordinal, group, parse)
 
 
 def _group_item(ordinal: int, group: list[tuple[int, dict[str, str]]], parse: bool) -> FileItem:
@@ -280,7 +310,6 @@ def detect_format(path: Path, fmt: Format | None) -> Format:
     if fmt is not None:
         return fmt
     return "csv" if path.suffix.lower() == ".csv" else "jsonl"
-
 
 
 def write_csv(invoices: list[Invoice], handle: io.TextIOBase | Any) -> None:

@@ -186,7 +186,7 @@ class BatchRow(Base):
 
     __tablename__ = "fapiao_batches"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # "jsonl:<sha256>"
     input_path: Mapped[str] = mapped_column(Text)
     input_sha256: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(BigInteger, default=0)
