@@ -190,3 +190,30 @@ def test_installed_console_script_never_shows_a_traceback(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert "line 2" in done.stdout and "MALFORMED_JSON" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_hostile_files_get_canonical_reports_not_a_traceback(tmp_path: Path) -> None:
+    """Each of these lines once ended ``fapiao validate`` in a traceback (RecursionError,
+    int conversion, decimal errors)."""
+    good = invoice_data()
+    hostile = [
+        "[" * 100_000 + "]" * 100_000,
+        "1" * 5000,
+        json.dumps({**good, "order_id": "H-EXP", "lines": [line(amount="1e999999")]}),
+        json.dumps({**good, "provider_extra": {"x": json.loads("[" * 900 + "]" * 900)}}),
+    ]
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join([json.dumps(good), *hostile]) + "\n", encoding="utf-8")
+    code, result = run_json(path)
+    assert code == 1
+    reports = result["invoices"]
+    assert [r["valid"] for r in reports] == [True, False, False, False, False]
+    codes = {i["code"] for r in reports[1:] for i in r["issues"]}
+    assert codes <= {"MALFORMED_JSON", "INVALID_FIELD"}, codes
+    # a whole-file array nested too deep is one malformed document, reported once
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" + json.dumps(good) + "," + "[" * 5000 + "]" * 5000 + "]")
+    code, result = run_json(deep)
+    assert code == 1
+    (report,) = result["invoices"]
+    assert [i["code"] for i in report["issues"]] == ["MALFORMED_JSON"]

@@ -22,6 +22,7 @@ from rich.text import Text
 from fapiao.cli.output import console
 from fapiao.errors import InvalidInvoice, ValidationIssue
 from fapiao.models import Invoice
+from fapiao.models.limits import MAX_JSON_DEPTH
 from fapiao.plugins import get_plugin_manager
 from fapiao.rules import InvoiceTotals, check_invoice, format_rate, load_json, parse_invoice
 from fapiao.rules.issues import HOOK_FAILED, issue, join_path
@@ -89,16 +90,17 @@ def iter_records(stream: BinaryIO) -> Iterator[Record]:
         first_line = stream.readline()
         stream.seek(0)
         try:
-            obj = json.loads(first_line.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            obj = load_json(first_line)
+        except InvalidInvoice:
             obj = None
         if isinstance(obj, dict):
             yield from _lines(stream)
             return
     whole = stream.read()
     try:
-        document = json.loads(whole.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        # a local file: no size bound, one more level for an array of invoices
+        document = load_json(whole, max_bytes=None, max_depth=MAX_JSON_DEPTH + 1)
+    except InvalidInvoice:
         stream.seek(0)
         if first == b"[":
             yield "", None, whole  # one malformed document: report it once, with its position

@@ -166,8 +166,7 @@ def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise _TooBig(
             f"整数位数过多：{len(text.lstrip('-'))} 位，上限 {MAX_INTEGER_DIGITS}",
-            f"integer with too many digits: {len(text.lstrip('-'))}, at most "
-            f"{MAX_INTEGER_DIGITS}",
+            f"integer with too many digits: {len(text.lstrip('-'))}, at most {MAX_INTEGER_DIGITS}",
             f"at most {MAX_INTEGER_DIGITS} digits",
         )
     return int(text)
@@ -181,11 +180,11 @@ def _no_constant(text: str) -> Any:
     )
 
 
-def _too_deep() -> _TooBig:
+def _too_deep(limit: int) -> _TooBig:
     return _TooBig(
-        f"JSON 嵌套过深：至多 {MAX_JSON_DEPTH} 层",
-        f"JSON nested too deep: at most {MAX_JSON_DEPTH} levels",
-        f"at most {MAX_JSON_DEPTH} levels",
+        f"JSON 嵌套过深：至多 {limit} 层",
+        f"JSON nested too deep: at most {limit} levels",
+        f"at most {limit} levels",
     )
 
 
@@ -195,18 +194,26 @@ def _malformed(path_prefix: str, zh: str, en: str, expected: str) -> InvalidInvo
     )
 
 
-def load_json(data: str | bytes, *, path_prefix: str = "") -> Any:
+def load_json(
+    data: str | bytes,
+    *,
+    path_prefix: str = "",
+    max_bytes: int | None = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Any:
     """``json.loads`` whose failure is an :class:`InvalidInvoice` naming line and column.
 
     Bounded (``fapiao.models.limits``): the text's size, the nesting depth and the digits of
     an integer are checked while decoding, ``NaN``/``Infinity`` are refused, so hostile input
-    gets the same canonical refusal as a typo instead of an interpreter error."""
-    if len(data) > MAX_JSON_BYTES:
+    gets the same canonical refusal as a typo instead of an interpreter error. ``max_bytes``
+    and ``max_depth`` are one invoice's bounds; a local file holding an array of invoices
+    (``fapiao validate``) lifts the size and allows the array's level."""
+    if max_bytes is not None and len(data) > max_bytes:
         raise _malformed(
             path_prefix,
-            f"JSON 过大：{len(data)} 字节，上限 {MAX_JSON_BYTES}",
-            f"JSON too large: {len(data)} bytes, at most {MAX_JSON_BYTES}",
-            f"at most {MAX_JSON_BYTES} bytes",
+            f"JSON 过大：{len(data)} 字节，上限 {max_bytes}",
+            f"JSON too large: {len(data)} bytes, at most {max_bytes}",
+            f"at most {max_bytes} bytes",
         )
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
@@ -219,10 +226,10 @@ def load_json(data: str | bytes, *, path_prefix: str = "") -> Any:
         ) from None
     try:
         value = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
-        if nesting_depth(value) > MAX_JSON_DEPTH:
-            raise _too_deep()
+        if nesting_depth(value, stop_at=max_depth + 1) > max_depth:
+            raise _too_deep(max_depth)
     except RecursionError:
-        deep = _too_deep()
+        deep = _too_deep(max_depth)
         raise _malformed(path_prefix, deep.zh, deep.en, deep.expected) from None
     except _TooBig as exc:
         raise _malformed(path_prefix, exc.zh, exc.en, exc.expected) from None
