@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 from fapiao.engine.batch import BatchProgress
 from fapiao.engine.batch_files import write_csv
 from fapiao.engine.client import run_batch
+from fapiao.engine.ledger import RequestKey
 from fapiao.models import Invoice, InvoiceState
 from fapiao.testing.samples import sample_invoices, service_invoice
 
@@ -166,9 +168,15 @@ async def test_kill_9_midway_then_rerun_no_duplicate_no_loss(
             vendor.proxy.delay = 0.0
     assert returncode == -signal.SIGKILL
     async with env.client(config) as client:
+        records = await client.ledger.get_many(
+            [RequestKey(i.seller.tax_id or "", i.order_id) for i in invoices]
+        )
+        settled_before = sum(r.state is InvoiceState.ISSUED for r in records.values())
         report = await run_batch(client, path, concurrency=8)
         assert report.complete and report.pending == 0 and report.failed == 0, report.to_dict()
-        assert report.skipped < len(invoices)
+        # the re-run skips everything the ledger had settled (the saved position alone lags
+        # behind the first unknown outcome), and does the rest
+        assert settled_before <= report.skipped < len(invoices), report.to_dict()
         for invoice in invoices:
             record = await client.record(invoice.seller.tax_id or "", invoice.order_id)
             assert record.state is InvoiceState.ISSUED, (invoice.order_id, record.state)
@@ -177,6 +185,51 @@ async def test_kill_9_midway_then_rerun_no_duplicate_no_loss(
             "nuonuo" if invoice.seller.tax_id == env.vendors["nuonuo"].seller_tax_id else "baiwang"
         ]
         assert vendor.accepted(invoice.order_id) == 1, invoice.order_id  # 0 duplicates, 0 missing
+
+
+async def test_a_resumed_batch_skips_what_the_ledger_settled(engine_env, tmp_path: Path) -> None:
+    """The saved position cannot pass the first unknown outcome until it is settled, so after
+    a kill it lags far behind what was done; the re-run asks the ledger instead and sends
+    nothing twice. (Before, a re-run re-processed almost the whole file.)"""
+    env = engine_env
+    vendor = env.vendors["baiwang"]  # synchronous: an accepted invoice is issued at once
+    config = env.write_config(
+        profiles={"bw": env.profile("baiwang", timeout_seconds=1.0)},
+        routing={vendor.seller_tax_id: "bw"},
+    )
+    seller = vendor.seller()
+    invoices = [
+        service_invoice(seller, amount=f"{10 + i}.00", order_id=f"R{uuid.uuid4().hex[:16]}")
+        for i in range(40)
+    ]
+    path = tmp_path / "resume.jsonl"
+    path.write_text("\n".join(jsonl(i) for i in invoices) + "\n", encoding="utf-8")
+    vendor.proxy.fault_next(vendor.issue_op, "timeout=30", order_id=invoices[0].order_id)
+    vendor.proxy.delay = 0.01
+    argv = [sys.executable, str(tmp_path / "runner.py"), str(config), str(path)]
+    (tmp_path / "runner.py").write_text(RUNNER)
+    try:
+        returncode = await asyncio.to_thread(run_then_kill, argv, env, tmp_path, 25)
+    finally:
+        vendor.proxy.delay = 0.0
+        vendor.proxy.clear_faults()
+    assert returncode == -signal.SIGKILL
+    async with env.client(config) as client:
+        keys = [RequestKey(seller.tax_id or "", i.order_id) for i in invoices]
+        found = await client.ledger.get_many(keys)
+        issued = {k for k, r in found.items() if r.state is InvoiceState.ISSUED}
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        saved = await client.ledger.get_batch(f"jsonl:{digest}")
+        assert saved is not None and saved.position < len(issued) - 10, (saved, len(issued))
+        sent_before = {i.order_id: vendor.issues(i.order_id) for i in invoices}
+        report = await run_batch(client, path, concurrency=4)
+        assert report.complete and report.failed == 0, report.to_dict()
+        assert report.skipped >= len(issued), report.to_dict()
+        assert report.processed <= len(invoices) - len(issued)
+    for invoice in invoices:
+        assert vendor.accepted(invoice.order_id) == 1, invoice.order_id
+        if RequestKey(seller.tax_id or "", invoice.order_id) in issued:
+            assert vendor.issues(invoice.order_id) == sent_before[invoice.order_id]
 
 
 def run_then_kill(argv: list[str], env, tmp_path: Path, after_issues: int) -> int:

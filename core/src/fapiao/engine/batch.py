@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +62,7 @@ __all__ = [
 
 _KEEP_ERRORS = 1000  # detailed failures kept in the report (all are counted)
 _SAVE_EVERY = 0.5  # seconds between progress saves
+_RESUME_CHUNK = 500  # items looked up in the ledger at once when a batch resumes
 _TRACK_PENDING = 10_000
 """Asynchronously issued items kept for the settling pass; beyond this (huge batches on an
 async vendor) they are only counted, so memory stays flat: callbacks or ``reconcile`` settle
@@ -298,8 +299,32 @@ class BatchRunner:
                     )
                 )
 
-        def invoices() -> Iterator[Invoice]:
+        def emit(item: FileItem, invoice: Invoice) -> Invoice:
+            index = yielded[0]
+            yielded[0] += 1
+            meta[index] = item
+            if pilot is not None:
+                expected[index] = compute_totals(invoice).total_with_tax
+            return invoice
+
+        async def already_done(parsed: list[tuple[FileItem, Invoice]]) -> AsyncIterator[Invoice]:
+            """Resuming: what the ledger already settled is skipped (an earlier run finished
+            it), the rest goes on — one ledger read per chunk instead of a replay per item."""
+            keys = [RequestKey(inv.seller.tax_id or "", inv.order_id) for _, inv in parsed]
+            records = await self.kernel.ledger.get_many(keys)
+            for (item, invoice), key in zip(parsed, keys, strict=True):
+                record = records.get(key)
+                if record is not None and self.issuance.settled_for(record, invoice):
+                    report.skipped += 1
+                    tracker.finish(item.ordinal)
+                    tick()
+                    continue
+                yield emit(item, invoice)
+
+        async def invoices() -> AsyncIterator[Invoice]:
             wanted = pilot
+            resuming = saved is not None and pilot is None
+            parsed: list[tuple[FileItem, Invoice]] = []
             for item in read_items(file, kind, parse=True):
                 if item.ordinal < start:
                     continue
@@ -314,13 +339,18 @@ class BatchRunner:
                     tracker.finish(item.ordinal)
                     tick()
                     continue
-                index = yielded[0]
-                yielded[0] += 1
-                meta[index] = item
                 if wanted is not None:
                     wanted -= 1
-                    expected[index] = compute_totals(invoice).total_with_tax
-                yield invoice
+                if not resuming:
+                    yield emit(item, invoice)
+                    continue
+                parsed.append((item, invoice))
+                if len(parsed) >= _RESUME_CHUNK:
+                    async for pending in already_done(parsed):
+                        yield pending
+                    parsed = []
+            async for pending in already_done(parsed):
+                yield pending
 
         yielded = [0]  # how many invoices went to the client: the BatchItem index
         stream = self.issuance.stream(invoices(), concurrency=concurrency, source=EventSource.BATCH)

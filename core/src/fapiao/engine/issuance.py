@@ -154,11 +154,26 @@ class Issuance:
         if created:
             kernel.changed(record, None)
             return await self.send(record, invoice, source)
-        # compared as the ledger stored it, so masked provider_extra values compare equal
-        stored = Invoice.model_validate(canonical_payload(invoice))
-        if record.kind is not RequestKind.BLUE or Invoice.model_validate(record.payload) != stored:
+        if not self.same_request(record, invoice):
             raise kernel.mismatch(key)
         return await self._resume(record, invoice, source)
+
+    @staticmethod
+    def same_request(record: LedgerRecord, invoice: Invoice) -> bool:
+        """Whether ``record`` is this very invoice (compared as the ledger stores it, so
+        masked ``provider_extra`` values compare equal): the same key for another invoice is
+        a mismatch, never a replay."""
+        if record.kind is not RequestKind.BLUE:
+            return False
+        return Invoice.model_validate(record.payload) == Invoice.model_validate(
+            canonical_payload(invoice)
+        )
+
+    def settled_for(self, record: LedgerRecord, invoice: Invoice) -> bool:
+        """``record`` is ``invoice``'s and needs nothing more from issuance: issuing it again
+        would only return the recorded outcome (a resumed batch skips it)."""
+        unsettled = UNSENT_STATES | SENT_UNSETTLED_STATES
+        return record.state not in unsettled and self.same_request(record, invoice)
 
     async def _resume(self, record: LedgerRecord, invoice: Invoice, source: str) -> InvoiceStatus:
         """A request already in the ledger: return its outcome, finish it, never resend."""
