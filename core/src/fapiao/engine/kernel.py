@@ -22,6 +22,7 @@ What the kernel owns:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,7 +31,14 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from fapiao.contract.operations import spec
-from fapiao.errors import DuplicateOrder, FapiaoError, NotFound, OutcomeUnknown, ProviderError
+from fapiao.errors import (
+    DuplicateOrder,
+    FapiaoError,
+    InvalidStateTransition,
+    NotFound,
+    OutcomeUnknown,
+    ProviderError,
+)
 from fapiao.masking import mask_tax_id
 from fapiao.models import InvoiceState, InvoiceStatus, Operation
 
@@ -38,6 +46,7 @@ from .config import FapiaoConfig
 from .ledger import Ledger, LedgerRecord, RequestKey
 from .monitoring import ProviderMonitor
 from .providers import ProviderPool
+from .report_checks import disagreement
 from .routing import Router
 
 __all__ = ["AppliedListener", "InFlight", "Kernel", "not_found"]
@@ -212,13 +221,39 @@ class Kernel:
         return new
 
     async def apply(self, record: LedgerRecord, status: InvoiceStatus, source: str) -> LedgerRecord:
-        """A provider's report (idempotent, never backwards), then the listeners."""
+        """A provider's report (idempotent, never backwards), then the listeners. A report
+        that cannot be true of this record (``report_checks``) changes nothing: it is noted
+        on the record for a person and the record is returned as it is."""
+        reason = disagreement(record, status)
+        if reason is not None:
+            return await self._reject_report(record, status, source, reason)
         new = await self.ledger.apply_status(record.key, status, source=source)
         self.changed(new, record.state)
         if new.state is not record.state:
             for listener in self._listeners:
                 await listener(record, new, source)
         return new
+
+    async def _reject_report(
+        self, record: LedgerRecord, status: InvoiceStatus, source: str, reason: str
+    ) -> LedgerRecord:
+        log.warning(
+            "report for %s/%s refused (%s): %s",
+            mask_tax_id(record.key.seller_tax_id),
+            record.key.order_id,
+            source,
+            reason,
+        )
+        detail = {
+            "rejected_report": reason,
+            "reported_state": status.state.value,
+            "raw_status": status.raw_status,
+        }
+        with contextlib.suppress(InvalidStateTransition):  # a final record: the log says it
+            return await self.ledger.transition(
+                record.key, record.state, source=source, detail=detail, expect_from={record.state}
+            )
+        return await self.record(record.key)
 
     async def record(self, key: RequestKey) -> LedgerRecord:
         """The ledger record of ``key``; ``NotFound`` if there is none."""

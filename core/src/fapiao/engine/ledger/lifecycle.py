@@ -340,6 +340,17 @@ def _status_detail(status: InvoiceStatus, extra: Mapping[str, Any]) -> dict[str,
     return detail
 
 
+def _number_taken(connection: Connection, number: str, record: LedgerRecord) -> bool:
+    """Whether another request already holds ``number`` (an invoice number is one invoice's:
+    a report giving it to a second record is refused, never applied)."""
+    holder = connection.execute(
+        select(t.requests.c.id)
+        .where(t.requests.c.invoice_number == number, t.requests.c.id != record.id)
+        .limit(1)
+    ).first()
+    return holder is not None
+
+
 def apply_status(
     connection: Connection,
     key: RequestKey,
@@ -366,6 +377,17 @@ def apply_status(
                 return record
             fresh = True  # a no-op must rest on the database, not on a cached copy
             continue
+        number = reported.get("invoice_number")
+        if (
+            decision is not StatusDecision.CONFLICT
+            and number is not None
+            and number != record.invoice_number
+            and _number_taken(connection, number, record)
+        ):
+            decision = StatusDecision.CONFLICT
+            reason = "invoice number already recorded for another request"
+        else:
+            reason = "conflicts with the ledger"
         if decision is StatusDecision.APPLY:
             values = reported
             if status.state is S.ISSUED and status.error is None:
@@ -380,9 +402,7 @@ def apply_status(
                 connection, record, missing, to_state=record.state, source=source, detail=detail
             )
         else:  # CONFLICT: keep the record, leave a trace for reconciliation and audits
-            detail = _status_detail(
-                status, {"ignored": status.state.value, "reason": "conflicts with the ledger"}
-            )
+            detail = _status_detail(status, {"ignored": status.state.value, "reason": reason})
             written = _write(
                 connection, record, {}, to_state=record.state, source=source, detail=detail
             )
