@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pluggy
@@ -92,3 +93,57 @@ async def test_duplicate_and_reordered_callbacks_apply_once(engine_env, callback
             assert after.state is InvoiceState.ISSUED
     finally:
         v.sandbox.set_faults({})
+
+
+def _signed_nuonuo_callback(vendor, content: object) -> tuple[dict, bytes, dict]:
+    """A callback signed with the sandbox merchant's real key, as Nuonuo signs them."""
+    from urllib.parse import urlencode
+
+    from fapiao_provider_a.protocol import CALLBACK_PATH
+    from fapiao_provider_a.signing import signed_query
+
+    settings = vendor.sandbox.settings
+    raw = content if isinstance(content, str) else json.dumps(content)
+    body = urlencode({"operater": "callback", "content": raw})
+    query, signature = signed_query(
+        settings["app_secret"], settings["app_key"], body, path=CALLBACK_PATH
+    )
+    return {"X-Nuonuo-Sign": signature}, body.encode(), query
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        ["not", "an", "object"],
+        '"a string"',
+        {"c_status": "1", "c_orderno": "{order}", "c_bhsje": "abc"},
+        {"c_status": "1", "c_orderno": "{order}", "c_bhsje": "NaN", "c_hjse": "1"},
+        {"c_status": "1", "c_orderno": "{order}", "c_bhsje": "1e999999999", "c_hjse": "1"},
+        {"c_status": "1", "c_orderno": "{order}", "c_kprq": "abc"},
+        {"c_status": "1", "c_orderno": "{order}", "c_kprq": 10**30},
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["list", "string", "abc", "nan", "overflow", "date-abc", "date-huge", "deep"],
+)
+async def test_signed_but_malformed_callbacks_are_refused_and_change_nothing(
+    engine_env, content: object
+) -> None:
+    """Each of these once gave an unhandled 500 (the plugin crashed reading it)."""
+    env = engine_env
+    vendor = env.vendors["nuonuo"]
+    invoice = service_invoice(vendor.seller(), amount="100.00")
+    async with env.client() as client:
+        assert (await client.issue(invoice)).state is InvoiceState.ISSUING
+        before = await client.record(vendor.seller_tax_id, invoice.order_id)
+        if isinstance(content, dict):
+            content = {k: (invoice.order_id if v == "{order}" else v) for k, v in content.items()}
+        headers, body, query = _signed_nuonuo_callback(vendor, content)
+        with pytest.raises(CallbackRejected) as refusal:
+            await client.apply_callback("nn", headers, body, query)
+        assert refusal.value.message_zh and refusal.value.message_en
+        after = await client.record(vendor.seller_tax_id, invoice.order_id)
+        assert (after.state, after.invoice_number, after.version) == (
+            before.state,
+            before.invoice_number,
+            before.version,
+        )

@@ -41,7 +41,7 @@ def pg_available() -> bool:
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-TABLES = "fapiao_events, fapiao_documents, fapiao_red_confirmations, fapiao_requests, fapiao_cursors, fapiao_batches"
+TABLES = "fapiao_events, fapiao_documents, fapiao_red_confirmations, fapiao_requests, fapiao_cursors, fapiao_batches, fapiao_callbacks_seen"
 
 
 @contextmanager

@@ -503,3 +503,24 @@ async def test_aopen_does_not_block_the_loop(migrated_url: str) -> None:
         assert (await ledger.stats()).total == 0
     finally:
         await ledger.aclose()
+
+
+async def test_a_callback_id_is_claimed_once_across_ledger_handles(ledger_url: str) -> None:
+    """Replay protection lives in the ledger: a second process (here a second handle on the
+    same database), or the same one after a restart, sees the id as taken until it expires."""
+    first = Ledger.open(ledger_url)
+    second = Ledger.open(ledger_url)
+    try:
+        assert await first.claim_callback("nn", "senid-1", keep=60) is True
+        assert await second.claim_callback("nn", "senid-1", keep=60) is False
+        assert await second.claim_callback("bw", "senid-1", keep=60) is True  # per profile
+        assert await first.claim_callback("nn", "senid-2", keep=-1) is True  # expired at once
+        assert await second.claim_callback("nn", "senid-2", keep=60) is True
+    finally:
+        await first.aclose()
+        await second.aclose()
+    reopened = Ledger.open(ledger_url)
+    try:
+        assert await reopened.claim_callback("nn", "senid-1", keep=60) is False
+    finally:
+        await reopened.aclose()

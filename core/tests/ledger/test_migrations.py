@@ -25,6 +25,7 @@ TABLES = {
     "fapiao_red_confirmations",
     "fapiao_cursors",
     "fapiao_batches",
+    "fapiao_callbacks_seen",
 }
 
 

@@ -34,7 +34,6 @@ from fapiao.errors import (
     OutcomeUnknown,
     ProviderError,
 )
-from fapiao.masking import mask_tax_id
 from fapiao.models import (
     CallbackResult,
     Delivery,
@@ -53,18 +52,17 @@ from fapiao.transport import HttpClientFactory
 
 from .batch import BatchProgress, BatchReport, BatchRunner
 from .batch_files import Format
+from .callbacks import Callbacks
 from .config import FapiaoConfig, load_config
 from .downloads import Downloads
 from .issuance import Issuance
 from .kernel import Kernel, not_found
 from .ledger import (
-    RED_WORKFLOW_STATES,
     SENT_UNSETTLED_STATES,
     EventSource,
     Ledger,
     LedgerRecord,
     RequestKey,
-    RequestKind,
 )
 from .monitoring import ProviderMonitor
 from .outcomes import BatchItem, RedOutcome, status_from_record
@@ -110,6 +108,7 @@ class AsyncClient:
         self.red = RedWorkflow(self.kernel, self.issuance)
         self.reconciler = Reconciler(self.kernel, self.issuance, self.red)
         self.downloads = Downloads(self.kernel)
+        self.callbacks = Callbacks(self.kernel)
         self.batches = BatchRunner(self.kernel, self.issuance, self.reconciler)
         self._owns_ledger = owns_ledger
         self._closed = False
@@ -309,40 +308,10 @@ class AsyncClient:
         """Verify a provider callback through its plugin and apply every status it carries.
 
         Idempotent and monotonic: duplicates, late and out-of-order callbacks never move a
-        record backwards. Raises ``CallbackRejected`` (forged, stale) — answer the provider
-        with an error then; otherwise answer with ``response_status``/``response_body``."""
-        provider = self.kernel.providers.get(profile)
-        result = provider.verify_callback(headers, body, query)
-        for status in result.statuses:
-            key = RequestKey(status.seller_tax_id, status.order_id)
-            record = await self.kernel.ledger.get(key)
-            if record is None:
-                log.warning(
-                    "callback from profile %s for unknown order %s/%s ignored",
-                    profile,
-                    mask_tax_id(status.seller_tax_id),
-                    status.order_id,
-                )
-                continue
-            if record.provider_profile != profile:
-                log.warning(
-                    "callback from profile %s for order %s/%s of profile %s ignored",
-                    profile,
-                    mask_tax_id(status.seller_tax_id),
-                    status.order_id,
-                    record.provider_profile,
-                )
-                continue
-            if record.kind is RequestKind.RED and status.state in RED_WORKFLOW_STATES:
-                # a 红字确认单 report about a red request: it concerns the form, which the red
-                # workflow (the caller polling it, or reconcile) follows; the red request's
-                # own state only moves when the red invoice is issued
-                log.debug(
-                    "red form callback for order %s left to the red workflow", status.order_id
-                )
-                continue
-            await self.kernel.apply(record, status, EventSource.CALLBACK)
-        return result
+        record backwards; a delivery seen before (by any process) is a replay. Raises
+        ``CallbackRejected`` (forged, stale, replayed, malformed) — answer the provider with
+        an error then; otherwise answer with ``response_status``/``response_body``."""
+        return await self.callbacks.apply(profile, headers, body, query)
 
     # -- red reversal, cancel ---------------------------------------------------------------
 

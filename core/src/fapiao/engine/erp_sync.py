@@ -161,7 +161,9 @@ def build_connector(config: FapiaoConfig, name: str, registry: Any = None) -> Co
         first = exc.errors()[0]
         where = f"connectors.{name}." + ".".join(str(p) for p in first["loc"])
         raise ConfigError(
-            f"{label}: {where}: {first['msg']}", message_zh=f"{label}：{where}：{first['msg']}", field=where
+            f"{label}: {where}: {first['msg']}",
+            message_zh=f"{label}：{where}：{first['msg']}",
+            field=where,
         ) from None
     connector: Connector = plugin(settings)
     return connector
@@ -171,11 +173,15 @@ def build_connector(config: FapiaoConfig, name: str, registry: Any = None) -> Co
 ProgressCallback = Callable[[SyncItem], None]
 
 
-def _issue_dicts(issues: tuple[ValidationIssue, ...] | list[ValidationIssue]) -> list[dict[str, Any]]:
+def _issue_dicts(
+    issues: tuple[ValidationIssue, ...] | list[ValidationIssue],
+) -> list[dict[str, Any]]:
     return [i.to_dict() for i in issues]
 
 
-def _prefixed(document: SourceDocument, issues: tuple[ValidationIssue, ...]) -> list[ValidationIssue]:
+def _prefixed(
+    document: SourceDocument, issues: tuple[ValidationIssue, ...]
+) -> list[ValidationIssue]:
     """Rule issues carry canonical paths; name the ERP document in front of them."""
     result = []
     for issue in issues:
@@ -275,8 +281,12 @@ async def _one(
             status = await client.issue(invoice)
             status = await _settle(client, status, settle_seconds, poll_interval)
         except FapiaoError as exc:
-            return await _refused(connector, item, document, exc, writeback_attempts, writeback_backoff)
-        return await _finish(connector, item, document, status, writeback_attempts, writeback_backoff)
+            return await _refused(
+                connector, item, document, exc, writeback_attempts, writeback_backoff
+            )
+        return await _finish(
+            connector, item, document, status, writeback_attempts, writeback_backoff
+        )
     assert mapped.red is not None
     red = mapped.red
     item.order_id, item.seller_tax_id = red.order_id, red.seller_tax_id
@@ -284,7 +294,9 @@ async def _one(
         item.outcome = "would_issue"
         return item
     try:
-        result = await client.red_reverse(red, wait_seconds=settle_seconds, poll_interval=poll_interval)
+        result = await client.red_reverse(
+            red, wait_seconds=settle_seconds, poll_interval=poll_interval
+        )
         status = await _settle(client, result.red, settle_seconds, poll_interval)
     except InvalidInvoice as exc:
         item.issues = _issue_dicts(_prefixed(document, exc.issues))
@@ -362,7 +374,12 @@ async def _finish(
 
 
 async def _write(
-    connector: Connector, item: SyncItem, outcome: WriteBack, label: str, attempts: int, backoff: float
+    connector: Connector,
+    item: SyncItem,
+    outcome: WriteBack,
+    label: str,
+    attempts: int,
+    backoff: float,
 ) -> SyncItem:
     last: Exception | None = None
     for attempt in range(max(1, attempts)):
@@ -379,5 +396,9 @@ async def _write(
     if isinstance(last, FapiaoError):
         item.error = last.to_info().model_dump(mode="json")
     else:
-        item.error = {"code": "WRITEBACK_FAILED", "message_en": repr(last), "message_zh": "回写失败"}
+        item.error = {
+            "code": "WRITEBACK_FAILED",
+            "message_en": repr(last),
+            "message_zh": "回写失败",
+        }
     return item

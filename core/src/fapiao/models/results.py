@@ -135,6 +135,15 @@ class CallbackResult(ValueModel):
     """A verified, normalised provider callback, and what to answer the provider with."""
 
     statuses: tuple[InvoiceStatus, ...]
+    replay_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the provider's unique id of this delivery (e.g. Nuonuo's senid): the engine "
+        "refuses a second delivery with it, in every process, for replay_window_seconds",
+    )
+    replay_window_seconds: float = Field(
+        default=600.0, gt=0, description="how long a delivery passes the freshness check"
+    )
     response_status: int = 200
     response_body: bytes = b""
     response_media_type: str = "application/json"

@@ -1,19 +1,22 @@
-"""Named cursors (an ERP's last synced change) and batch progress, for resuming after a kill."""
+"""Named cursors (an ERP's last synced change), batch progress (for resuming after a kill)
+and the callbacks seen (so that a replay is refused by every process)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.engine import Connection
 
 from fapiao.engine.ledger import schema as t
 from fapiao.engine.ledger.records import BatchRecord
 from fapiao.engine.ledger.statements import insert_on_conflict, now
 
-__all__ = ["get_batch", "get_cursor", "save_batch", "set_cursor"]
+__all__ = ["claim_callback", "get_batch", "get_cursor", "save_batch", "set_cursor"]
 
 _SET_CURSOR = insert_on_conflict(t.cursors, ["name"], update=["value", "updated_at"])
+_SEE_CALLBACK = insert_on_conflict(t.callbacks_seen, ["profile", "callback_id"])
 
 
 def get_cursor(connection: Connection, name: str) -> str | None:
@@ -86,3 +89,19 @@ def save_batch(
     saved = get_batch(connection, batch_id)
     assert saved is not None
     return saved
+
+
+def claim_callback(connection: Connection, profile: str, callback_id: str, keep: float) -> bool:
+    """Record a callback as seen for ``keep`` seconds; False if it was seen already (a replay).
+    Expired ids are dropped on the way, so the table holds one freshness window of them."""
+    at = now()
+    connection.execute(delete(t.callbacks_seen).where(t.callbacks_seen.c.expires_at < at))
+    inserted = connection.execute(
+        _SEE_CALLBACK,
+        {
+            "profile": profile,
+            "callback_id": callback_id,
+            "expires_at": at + timedelta(seconds=keep),
+        },
+    )
+    return inserted.rowcount == 1

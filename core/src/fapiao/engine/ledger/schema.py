@@ -196,6 +196,18 @@ class BatchRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CallbackSeenRow(Base):
+    """A callback a provider has delivered (its own unique id), kept until it could no longer
+    pass the plugin's freshness check: a replay is refused by every process, after restarts."""
+
+    __tablename__ = "fapiao_callbacks_seen"
+    __table_args__ = (Index("ix_fapiao_callbacks_seen_expires", "expires_at"),)
+
+    profile: Mapped[str] = mapped_column(String(64), primary_key=True)
+    callback_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 metadata = Base.metadata
 requests = cast(Table, RequestRow.__table__)
 events = cast(Table, EventRow.__table__)
@@ -203,3 +215,4 @@ documents = cast(Table, DocumentRow.__table__)
 red_confirmations = cast(Table, RedConfirmationRow.__table__)
 cursors = cast(Table, CursorRow.__table__)
 batches = cast(Table, BatchRow.__table__)
+callbacks_seen = cast(Table, CallbackSeenRow.__table__)

@@ -527,6 +527,11 @@ class Ledger:
     async def set_cursor(self, name: str, value: str) -> None:
         await self._write(lambda c: progress.set_cursor(c, name, value))
 
+    async def claim_callback(self, profile: str, callback_id: str, *, keep: float) -> bool:
+        """True the first time a provider's callback id is seen (by any process), False for a
+        replay; ids are kept ``keep`` seconds (the plugin's freshness window)."""
+        return await self._write(lambda c: progress.claim_callback(c, profile, callback_id, keep))
+
     async def get_batch(self, batch_id: str) -> BatchRecord | None:
         return await self._read(lambda c: progress.get_batch(c, batch_id))
 
