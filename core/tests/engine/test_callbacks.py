@@ -147,3 +147,14 @@ async def test_signed_but_malformed_callbacks_are_refused_and_change_nothing(
             before.invoice_number,
             before.version,
         )
+
+
+async def test_a_callback_to_a_polling_only_profile_is_refused_not_unavailable(
+    engine_env,
+) -> None:
+    """Before: UnsupportedOperation, which the gateway answered 503 (the sender retries
+    forever); a refusal tells it to stop."""
+    async with engine_env.client() as client:
+        with pytest.raises(CallbackRejected) as refusal:
+            await client.apply_callback("bw", {}, b"anything", {})
+        assert "polling" in refusal.value.message_en and refusal.value.message_zh

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from fapiao.errors import CallbackRejected, FapiaoError
 from fapiao.masking import mask_tax_id
-from fapiao.models import CallbackResult
+from fapiao.models import CallbackResult, Operation
 
 from .kernel import Kernel
 from .ledger import RED_WORKFLOW_STATES, EventSource, RequestKey, RequestKind
@@ -85,13 +85,19 @@ class Callbacks:
         body: bytes,
         query: Mapping[str, str] | None,
     ) -> CallbackResult:
+        name = self.kernel.providers.provider_name(profile)
+        if not self.kernel.providers.capabilities(profile).supports(Operation.CALLBACK):
+            raise CallbackRejected(  # a refusal the sender can see, not "unavailable"
+                f"profile {profile} ({name}) takes no callbacks: it is followed by polling",
+                message_zh=f"配置档 {profile}（{name}）不接收回调：其状态通过查询获取",
+                provider=name,
+            )
         provider = self.kernel.providers.get(profile)
         try:
             return provider.verify_callback(headers, body, query)
         except FapiaoError:
             raise
         except Exception as exc:  # the plugin could not read it: a refusal, not a crash
-            name = self.kernel.providers.provider_name(profile)
             detail = self.kernel.providers.scrub(f"{type(exc).__name__}: {exc}")[:200]
             log.warning("callback for profile %s refused: malformed (%s)", profile, detail)
             raise CallbackRejected(
