@@ -32,6 +32,7 @@ from fapiao.sdk import (
     RedConfirmationState,
     RedReason,
     RedReversalRequest,
+    line_nature,
 )
 from fapiao_provider_a.protocol import (
     BUYER,
@@ -127,13 +128,10 @@ def order_payload(
 ) -> dict[str, Any]:
     """The ``order`` of ``nuonuo.OpeMplatform.requestBillingNew`` for a blue invoice."""
     seller, buyer = invoice.seller, invoice.buyer
-    details = []
-    for index, (line, line_totals) in enumerate(zip(invoice.lines, totals.lines, strict=True)):
-        discounted = (
-            index + 1 < len(invoice.lines) and invoice.lines[index + 1].kind is LineKind.DISCOUNT
-        )
-        prop = "1" if line.kind is LineKind.DISCOUNT else "2" if discounted else "0"
-        details.append(_line_payload(line, line_totals, prop))
+    details = [
+        _line_payload(line, line_totals, line_nature(invoice.lines, index))
+        for index, (line, line_totals) in enumerate(zip(invoice.lines, totals.lines, strict=True))
+    ]
     push_mode = "-1"
     if buyer.email and buyer.mobile:
         push_mode = "2"

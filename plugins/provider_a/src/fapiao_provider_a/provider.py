@@ -60,7 +60,7 @@ from fapiao.sdk import (
     RedReversalNotAllowed,
     RedReversalRequest,
     UnsupportedOperation,
-    check_red_reversal,
+    ensure_red_reversal,
     ensure_valid,
     red_lines,
     verify_document,
@@ -312,16 +312,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 field="original_invoice_number",
             )
         blue = mapping.blue_invoice_from_result(item, request.seller_tax_id)
-        issues = [i for i in check_red_reversal(blue, request) if not i.warning]
-        if issues:
-            first = issues[0]
-            raise RedReversalNotAllowed(
-                str(first.message_en) + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""),
-                message_zh=first.message_zh,
-                provider=self.name,
-                field=first.path,
-                raw_code=first.code,
-            )
+        ensure_red_reversal(blue, request, provider=self.name)
         payload = mapping.red_form_payload(
             request,
             blue,

@@ -30,6 +30,7 @@ from fapiao.sdk import (
     RedReason,
     RedReversalRequest,
     TaxTreatment,
+    line_nature,
 )
 from fapiao_provider_b.protocol import (
     CONFIRM_STATE,
@@ -50,7 +51,6 @@ __all__ = [
     "confirmation_from_form",
     "invoice_from_issue_data",
     "issue_data",
-    "line_nature",
     "quota_from_credit",
     "red_add_body",
     "red_issue_data",
@@ -85,15 +85,6 @@ _APPLICANT_BY_ENTRY = {entry: applicant for applicant, entry in ENTRY_IDENTITY.i
 def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
     """Drop absent optional fields: empty values only make the signed body longer."""
     return {k: v for k, v in mapping.items() if v is not None and v != ""}
-
-
-def line_nature(lines: Sequence[InvoiceLine], i: int) -> str:
-    """发票行性质: 0 正常行, 1 折扣行, 2 被折扣行 (a line followed by its discount)."""
-    if lines[i].kind is LineKind.DISCOUNT:
-        return "1"
-    if i + 1 < len(lines) and lines[i + 1].kind is LineKind.DISCOUNT:
-        return "2"
-    return "0"
 
 
 def _line_data(line: InvoiceLine, totals: LineTotals, nature: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ from fapiao.sdk import (
     RedReversalNotAllowed,
     RedReversalRequest,
     UnsupportedOperation,
-    check_red_reversal,
+    ensure_red_reversal,
     ensure_valid,
     red_lines,
     verify_document,
@@ -223,15 +223,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
     async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
         record = await self._blue_record(request.seller_tax_id, request.original_invoice_number)
         blue = blue_invoice_from_record(record, request.seller_tax_id)
-        problems = [i for i in check_red_reversal(blue, request) if not i.warning]
-        if problems:
-            first = problems[0]
-            raise RedReversalNotAllowed(
-                first.message_en,
-                message_zh=first.message_zh,
-                provider=self.name,
-                field=first.path,
-            )
+        ensure_red_reversal(blue, request, provider=self.name)
         lines = red_lines(blue, request)
         body = {"taxNo": request.seller_tax_id}
         body.update(red_add_body(request, record, lines, record.get("invoiceDetailsList") or []))

@@ -16,9 +16,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fapiao.sdk import Invoice, InvoiceLine, ValidationIssue, check_invoice, compute_totals
+from fapiao.sdk import (
+    Invoice,
+    InvoiceLine,
+    ValidationIssue,
+    check_invoice,
+    compute_totals,
+    line_nature,
+)
 from fapiao_provider_b.errors_map import BaiwangError
-from fapiao_provider_b.mapping import BLUE, RED, invoice_from_issue_data, line_nature
+from fapiao_provider_b.mapping import BLUE, RED, invoice_from_issue_data
 from fapiao_provider_b.protocol import FILE_TYPE, format_date
 from fapiao_provider_b.sandbox.calls import Call, business, fail
 from fapiao_provider_b.sandbox.documents import render_record
