@@ -44,7 +44,6 @@ from fapiao.sdk import (
     RedConfirmationState,
     RedReversalNotAllowed,
     RedReversalRequest,
-    UnsupportedOperation,
     ensure_red_reversal,
     ensure_valid,
     red_lines,
@@ -343,13 +342,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         return self._document(fmt, status.invoice_number, (answer or {}).get("content"))
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        if delivery.channel not in self.capabilities.delivery_channels:
-            raise UnsupportedOperation(
-                f"Baiwang pushes invoices by e-mail only, not by {delivery.channel.value}",
-                message_zh=f"百望云仅支持邮件交付，不支持 {delivery.channel.value}",
-                provider=self.name,
-                field="channel",
-            )
         if "@" not in delivery.address.strip("@"):
             raise InvalidRequest(
                 f"not an e-mail address: {delivery.address!r}",
