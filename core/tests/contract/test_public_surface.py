@@ -41,6 +41,7 @@ FAPIAO_ALL = [
 ]
 
 SDK_ALL = [
+    "AccessToken",
     "AuthFailed",
     "CENT",
     "CallbackRejected",
@@ -107,15 +108,18 @@ SDK_ALL = [
     "RedReason",
     "RedReversalNotAllowed",
     "RedReversalRequest",
+    "ReplayGuard",
     "RunningSandbox",
     "SANDBOX_GROUP",
     "SandboxOptions",
     "SandboxStarter",
     "Scrubber",
     "SecretError",
+    "SlidingWindow",
     "SourceDocument",
     "SpecialBusiness",
     "TaxTreatment",
+    "TokenKeeper",
     "UnsupportedOperation",
     "ValidationIssue",
     "ValueModel",
@@ -136,6 +140,7 @@ SDK_ALL = [
     "red_lines",
     "reversible_lines",
     "to_decimal",
+    "unreadable_answer",
     "verify_document",
 ]
 

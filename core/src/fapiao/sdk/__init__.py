@@ -143,6 +143,15 @@ from fapiao.sdk.provider_base import (
     ProviderBase,
 )
 
+# what a wire client needs beyond the transport: unreadable answers, tokens, windows, replays
+from fapiao.sdk.wire import (
+    AccessToken,
+    ReplayGuard,
+    SlidingWindow,
+    TokenKeeper,
+    unreadable_answer,
+)
+
 # the shared HTTP client (never build your own)
 from fapiao.transport import (
     HttpClientFactory,
@@ -155,6 +164,7 @@ __all__ = [
     "OPERATIONS",
     "RED_FORM_STATUS_CODES",
     "SANDBOX_GROUP",
+    "AccessToken",
     "AuthFailed",
     "CallbackRejected",
     "CallbackResult",
@@ -217,14 +227,17 @@ __all__ = [
     "RedReason",
     "RedReversalNotAllowed",
     "RedReversalRequest",
+    "ReplayGuard",
     "RunningSandbox",
     "SandboxOptions",
     "SandboxStarter",
     "Scrubber",
     "SecretError",
+    "SlidingWindow",
     "SourceDocument",
     "SpecialBusiness",
     "TaxTreatment",
+    "TokenKeeper",
     "UnsupportedOperation",
     "ValidationIssue",
     "ValueModel",
@@ -245,5 +258,6 @@ __all__ = [
     "red_lines",
     "reversible_lines",
     "to_decimal",
+    "unreadable_answer",
     "verify_document",
 ]
