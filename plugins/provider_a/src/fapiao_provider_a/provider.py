@@ -25,7 +25,6 @@ import contextlib
 import json
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -59,6 +58,7 @@ from fapiao.sdk import (
     RedConfirmationState,
     RedReversalNotAllowed,
     RedReversalRequest,
+    ReplayGuard,
     UnsupportedOperation,
     ensure_red_reversal,
     ensure_valid,
@@ -108,7 +108,6 @@ CAPABILITIES = Capabilities(
 )
 """Limits are the platform's (see README). Not declared: cancel (数电票 are never voided)."""
 
-_REPLAY_CAPACITY = 100_000
 _SECRET_HEADERS = re.compile(r"((?:accessToken|X-Nuonuo-Sign)\s*[:=]\s*)([^\s,&\"']+)", re.I)
 
 
@@ -129,7 +128,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         super().__init__(settings, http=http)
         self._secret = settings.app_secret.get_secret_value()
         self.client = NuonuoClient(self.http, settings, provider=self.name)
-        self._seen_callbacks: OrderedDict[str, float] = OrderedDict()
+        self._seen_callbacks = ReplayGuard(2 * settings.callback_max_age_seconds)
 
     # -- issue and query ---------------------------------------------------------------------
     async def issue(self, invoice: Invoice) -> IssueResult:
@@ -431,9 +430,8 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             raise self._rejected("timestamp is not a number", "回调时间戳格式错误") from None
         if age > self.settings.callback_max_age_seconds:
             raise self._rejected(f"signed {int(age)} s ago", f"回调签名已过期（{int(age)} 秒前）")
-        if senid in self._seen_callbacks:
+        if not self._seen_callbacks.first_time(senid):
             raise self._rejected(f"replayed senid {senid}", "回调重放（senid 已处理）")
-        self._remember(senid)
         fields = dict(parse_qsl(text, keep_blank_values=True))
         operater = fields.get("operater", "")
         try:
@@ -465,13 +463,6 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             response_status=200,
             response_body=b'{"status":"0000","message":"\xe5\x90\x8c\xe6\xad\xa5\xe6\x88\x90\xe5\x8a\x9f"}',
         )
-
-    def _remember(self, senid: str) -> None:
-        seen = self._seen_callbacks
-        seen[senid] = time.time()
-        horizon = time.time() - 2 * self.settings.callback_max_age_seconds
-        while seen and (len(seen) > _REPLAY_CAPACITY or next(iter(seen.values())) < horizon):
-            seen.popitem(last=False)
 
     def _rejected(self, why_en: str, why_zh: str) -> CallbackRejected:
         return CallbackRejected(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
-from fapiao.sdk import Invoice
+from fapiao.sdk import Invoice, ReplayGuard, SlidingWindow
 from fapiao_provider_a.errors_map import CODES
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
 
@@ -100,9 +101,10 @@ class SandboxState:
         self.used_credit: dict[str, Decimal] = {}
         self.deliveries: list[dict[str, Any]] = []
         self.tokens: dict[str, tuple[str, float]] = {}  # token → (app key, expiry)
-        self.token_calls: dict[str, list[float]] = {}
-        self.call_times: dict[str, list[float]] = {}  # app key → monotonic times of calls
-        self.seen_senids: dict[str, float] = {}
+        # by app key: token grants in 30 days, service calls in the last second
+        self.token_calls = defaultdict[str, SlidingWindow](lambda: SlidingWindow(30 * 86_400))
+        self.call_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(1.0))
+        self.seen_senids = ReplayGuard(2 * config.timestamp_tolerance_seconds, capacity=200_000)
         self.counters: dict[str, int] = {}
         self.serials = itertools.count(1)
         self.numbers = InvoiceNumberGenerator(default_province="33")

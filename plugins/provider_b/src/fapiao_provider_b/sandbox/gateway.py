@@ -29,17 +29,6 @@ def _error(code: str, detail: str | None = None) -> ApiError:
     return ApiError(code, f"{message}：{detail}" if detail else message)
 
 
-def _within_rate(times: list[float], limit: float, window: float) -> bool:
-    """Sliding window: keep the call times of the last ``window`` seconds."""
-    now = time.monotonic()
-    while times and times[0] <= now - window:
-        times.pop(0)
-    if len(times) >= limit:
-        return False
-    times.append(now)
-    return True
-
-
 def _check_timestamp(state: SandboxState, value: str | None) -> None:
     try:
         stamp = int(value or "") / 1000
@@ -72,7 +61,7 @@ def authenticate(state: SandboxState, params: Mapping[str, str], body: bytes) ->
         if state.clock.now() >= token.expires_at:
             raise _error(BaiwangError.TOKEN_EXPIRED)
         limit = state.config.rate_limit_per_second
-        if limit and not _within_rate(state.call_times.setdefault(app.app_key, []), limit, 1.0):
+        if limit and not state.call_times[app.app_key].admit(limit):
             state.count("rate_limited")
             raise _error(BaiwangError.RATE_LIMITED)
     return app
@@ -92,11 +81,7 @@ def grant_token(
         raise _error(BaiwangError.APP_KEY_INVALID, "client_secret")
     grant = params.get("grant_type")
     with state.lock:
-        if not _within_rate(
-            state.grant_times.setdefault(app.app_key, []),
-            state.config.token_grants_per_minute,
-            60.0,
-        ):
+        if not state.grant_times[app.app_key].admit(state.config.token_grants_per_minute):
             state.count("token_quota")
             raise _error(BaiwangError.TOKEN_QUOTA)
         now = state.clock.now()

@@ -8,13 +8,14 @@ that tests can move; signature freshness uses the wall clock, as the client stam
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
-from fapiao.sdk import Invoice, InvoiceTotals
+from fapiao.sdk import Invoice, InvoiceTotals, SlidingWindow
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
 __all__ = [
@@ -144,8 +145,9 @@ class SandboxState:
         self.red_serials: dict[tuple[str, str], str] = {}  # (taxNo, redConfirmSerialNo) → uuid
         self.credit_used: dict[str, Decimal] = {}
         self.deliveries: list[dict[str, Any]] = []
-        self.grant_times: dict[str, list[float]] = {}  # app → monotonic times of token grants
-        self.call_times: dict[str, list[float]] = {}  # app → monotonic times of business calls
+        # by app: token grants in the last minute, business calls in the last second
+        self.grant_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(60.0))
+        self.call_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(1.0))
         self.counters: dict[str, int] = {}
         self._forms_made = 0
 
