@@ -61,6 +61,7 @@ from fapiao.sandboxkit.render import (
     render_xml,
 )
 from fapiao.sandboxkit.server import RunningServer, run_forever, serve, server_argument_parser
+from fapiao.sandboxkit.steering import steering_routes
 from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_files
 
 __all__ = [
@@ -102,4 +103,5 @@ __all__ = [
     "sandbox_tls_files",
     "serve",
     "server_argument_parser",
+    "steering_routes",
 ]
