@@ -49,6 +49,7 @@ from fapiao.sandboxkit.invoice_numbers import (
     parse_invoice_number,
     province_of_tax_id,
 )
+from fapiao.sandboxkit.red import RedFormLine, red_invoice_from_form
 from fapiao.sandboxkit.render import (
     DocumentLine,
     DocumentParty,
@@ -79,6 +80,7 @@ __all__ = [
     "FaultMiddleware",
     "InvoiceDocumentData",
     "InvoiceNumberGenerator",
+    "RedFormLine",
     "RunningServer",
     "SandboxClock",
     "TlsFiles",
@@ -94,6 +96,7 @@ __all__ = [
     "parse_invoice_number",
     "province_of_tax_id",
     "rate_label",
+    "red_invoice_from_form",
     "render",
     "render_ofd",
     "render_pdf",

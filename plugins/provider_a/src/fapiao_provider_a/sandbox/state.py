@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
+from fapiao.sandboxkit import InvoiceNumberGenerator, RedFormLine, SandboxClock
 from fapiao.sdk import Invoice, ReplayGuard, SlidingWindow
 from fapiao_provider_a.errors_map import CODES
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
@@ -81,7 +81,7 @@ class RedForm:
     tax: Decimal  # negative
     created: datetime
     status: str
-    detail: list[dict[str, Any]]
+    detail: list[RedFormLine]  # the red lines (signed), each naming its blue line
     callback_url: str | None = None
     red: Record | None = None
     confirm_time: datetime | None = None

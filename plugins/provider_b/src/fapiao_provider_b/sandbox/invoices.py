@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fapiao.sandboxkit import RedFormLine, red_invoice_from_form
 from fapiao.sdk import (
     Invoice,
-    InvoiceLine,
     ValidationIssue,
     check_invoice,
     compute_totals,
@@ -207,7 +207,7 @@ def _issue_red(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
         if form.issued or form.state not in ("01", "04"):
             raise business(_E.RED_FORM_STATE, f"确认单状态 {form.state}，不能开具红字发票")
         blue = state.by_number[form.original_invoice_number]
-        red_invoice = _red_invoice(blue, form, serial)
+        red_invoice = red_invoice_from_form(blue.invoice, _form_lines(form), order_id=serial)
         totals = compute_totals(red_invoice)
         now = state.clock.now()
         record = InvoiceRecord(
@@ -240,26 +240,17 @@ def _issue_red(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
     return {"success": [_record(record)], "fail": []}
 
 
-def _red_invoice(blue: InvoiceRecord, form: RedForm, serial: str) -> Invoice:
-    """The red invoice as positive magnitudes (the renderer negates), one line per form line."""
-    lines = []
-    for item in form.details:
-        lines.append(
-            InvoiceLine(
-                name=str(item["goodsName"]),
-                tax_code=str(item["goodsCode"]),
-                spec=item.get("goodsSpecification"),
-                unit=item.get("goodsUnit"),
-                quantity=-Decimal(str(item["goodsQuantity"]))
-                if item.get("goodsQuantity")
-                else None,
-                unit_price=Decimal(str(item["goodsPrice"])) if item.get("goodsPrice") else None,
-                amount=-Decimal(str(item["goodsTotalPrice"])),
-                tax_rate=Decimal(str(item["goodsTaxRate"])),
-                tax=-Decimal(str(item["goodsTotalTax"])),
-            )
+def _form_lines(form: RedForm) -> list[RedFormLine]:
+    """The form's lines as the shared red-invoice builder reads them (signed amounts)."""
+    return [
+        (
+            int(d["originalInvoiceDetailNo"]) - 1,
+            d["goodsTotalPrice"],
+            d["goodsTotalTax"],
+            d.get("goodsQuantity"),
         )
-    return blue.invoice.model_copy(update={"order_id": serial, "lines": tuple(lines)})
+        for d in form.details
+    ]
 
 
 def issue(call: Call) -> Any:
