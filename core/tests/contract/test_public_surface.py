@@ -123,6 +123,7 @@ SDK_ALL = [
     "UnsupportedOperation",
     "ValidationIssue",
     "ValueModel",
+    "VendorCode",
     "WriteBack",
     "amount_in_words",
     "check_invoice",

@@ -7,9 +7,16 @@ import asyncio
 
 import pytest
 
-from fapiao.errors import AuthFailed, OutcomeUnknown, ProviderError
+from fapiao.errors import AuthFailed, DuplicateOrder, InvalidInvoice, OutcomeUnknown, ProviderError
 from fapiao.models import Operation
-from fapiao.sdk import AccessToken, ReplayGuard, SlidingWindow, TokenKeeper, unreadable_answer
+from fapiao.sdk import (
+    AccessToken,
+    ReplayGuard,
+    SlidingWindow,
+    TokenKeeper,
+    VendorCode,
+    unreadable_answer,
+)
 
 
 class FakeClock:
@@ -133,3 +140,20 @@ def test_replay_guard_refuses_a_request_id_seen_within_the_horizon() -> None:
         assert guard.first_time(key)
     assert guard.first_time("b")  # beyond the capacity the oldest is forgotten first
     assert not guard.first_time("e")
+
+
+def test_a_vendor_code_becomes_its_canonical_error_keeping_what_the_vendor_said() -> None:
+    duplicate = VendorCode("E1", "订单重复", "DUPLICATE_ORDER", "duplicate order", field="order_id")
+    error = duplicate.error("订单号已存在", provider="acme")
+    assert type(error) is DuplicateOrder
+    assert (error.raw_code, error.raw_message, error.provider) == ("E1", "订单号已存在", "acme")
+    assert (error.message_zh, error.message_en, error.field) == (
+        "订单号已存在",
+        "duplicate order",
+        "order_id",
+    )
+    silent = duplicate.error(None, provider="acme", message_en="duplicate (acme E1)")
+    assert (silent.message_zh, silent.message_en) == ("订单重复", "duplicate (acme E1)")
+    amount = VendorCode("E2", "金额有误", "INVALID_INVOICE", "bad amount", field="lines")
+    invalid = amount.error("第1行", provider="acme")
+    assert isinstance(invalid, InvalidInvoice) and invalid.issues[0].path == "lines"

@@ -149,6 +149,7 @@ from fapiao.sdk.wire import (
     ReplayGuard,
     SlidingWindow,
     TokenKeeper,
+    VendorCode,
     unreadable_answer,
 )
 
@@ -241,6 +242,7 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationIssue",
     "ValueModel",
+    "VendorCode",
     "WriteBack",
     "amount_in_words",
     "check_invoice",

@@ -3,6 +3,9 @@
 Each of these was written twice, once per vendor, with the same rule behind it; here it is
 written once, so every plugin applies the rule the same way:
 
+* :class:`VendorCode` — one row of a vendor's table of raw answer codes (its own message,
+  the canonical code, an English message, whether public material shows it, the field it
+  is about), which the plugin turns into the canonical error and its sandbox answers from;
 * :func:`unreadable_answer` — an answer that cannot be read is an unknown outcome after a
   call that may not be repeated (the operations table says which: the vendor may have acted
   on it, so only a query can settle it) and a plain provider error after any other;
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from fapiao.contract.operations import OPERATIONS
-from fapiao.errors import FapiaoError, OutcomeUnknown, ProviderError
+from fapiao.errors import FapiaoError, OutcomeUnknown, ProviderError, error_for_code
 from fapiao.models import Operation
 
 __all__ = [
@@ -37,10 +40,43 @@ __all__ = [
     "ReplayGuard",
     "SlidingWindow",
     "TokenKeeper",
+    "VendorCode",
     "unreadable_answer",
 ]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class VendorCode:
+    """A raw code of a vendor's answers and what it means canonically."""
+
+    code: str
+    message: str  # the vendor's own (Chinese) message
+    canonical: str  # a fapiao.errors code
+    message_en: str
+    documented: bool = False  # seen in public material; False means inferred (see the README)
+    field: str | None = None  # the canonical field the code is about, when there is one
+
+    def error(
+        self,
+        raw_message: str | None,
+        *,
+        provider: str,
+        message_en: str | None = None,
+        message_zh: str | None = None,
+    ) -> FapiaoError:
+        """The canonical exception for an answer with this code, keeping what the vendor
+        said (``raw_message``, also the Chinese message unless one is given)."""
+        return error_for_code(
+            self.canonical,
+            raw_code=self.code,
+            raw_message=raw_message,
+            provider=provider,
+            message_en=message_en or self.message_en,
+            message_zh=message_zh or raw_message or self.message,
+            field=self.field,
+        )
 
 
 def unreadable_answer(

@@ -39,7 +39,7 @@ __all__ = ["create_app"]
 def _answer(code: str, result: Any = None, describe: str | None = None) -> Response:
     body = {
         "code": code,
-        "describe": describe or (CODES[code].describe if code in CODES else "成功"),
+        "describe": describe or (CODES[code].message if code in CODES else "成功"),
         "result": result,
     }
     return Response(dump_body(body), media_type="application/json; charset=utf-8")

@@ -40,7 +40,7 @@ def grant_token(state: SandboxState, form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _token_refusal(code: str) -> dict[str, Any]:
-    return {"error": code, "error_description": CODES[code].describe}
+    return {"error": code, "error_description": CODES[code].message}
 
 
 def authenticate(

@@ -33,7 +33,7 @@ class PlatformError(Exception):
     def __init__(self, code: str, detail: str | None = None) -> None:
         entry = CODES.get(code)
         self.code = code
-        self.describe = (entry.describe if entry else code) + (f"：{detail}" if detail else "")
+        self.describe = (entry.message if entry else code) + (f"：{detail}" if detail else "")
         super().__init__(f"{code} {self.describe}")
 
 
