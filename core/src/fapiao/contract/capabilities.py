@@ -120,9 +120,7 @@ class Capabilities(ValueModel):
     def refuse_document_format(
         self, fmt: DocumentFormat, provider: str, *, field: str = "format"
     ) -> UnsupportedOperation | None:
-        """The refusal of a document format the provider does not declare, or ``None``:
-        raised before any download is attempted (the engine names its own argument
-        ``formats`` in ``field``)."""
+        """The refusal of an undeclared document format, or ``None`` (before any download)."""
         if fmt in self.document_formats:
             return None
         return UnsupportedOperation(

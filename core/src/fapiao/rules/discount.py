@@ -32,10 +32,8 @@ def discounted_line_index(invoice: Invoice, index: int) -> int | None:
 
 
 def line_nature(lines: Sequence[InvoiceLine], index: int) -> str:
-    """发票行性质 of ``lines[index]`` as the tax platform codes it: ``"0"`` 正常行, ``"1"``
-    折扣行, ``"2"`` 被折扣行 (a normal line followed by its discount). Every vendor's issue
-    request carries it per line (Nuonuo ``invoiceLineProperty``, Baiwang
-    ``invoiceLineNature``), derived the same way from the canonical lines."""
+    """发票行性质 as the tax platform codes it, which every vendor's issue request carries
+    per line: ``"0"`` 正常行, ``"1"`` 折扣行, ``"2"`` 被折扣行 (followed by its discount)."""
     if lines[index].kind is LineKind.DISCOUNT:
         return "1"
     if index + 1 < len(lines) and lines[index + 1].kind is LineKind.DISCOUNT:

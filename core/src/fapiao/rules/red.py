@@ -274,12 +274,9 @@ def ensure_red_reversal(
     *,
     provider: str | None = None,
 ) -> None:
-    """Refuse ``request`` with :class:`RedReversalNotAllowed` unless ``check_red_reversal``
-    finds nothing blocking: what a provider runs against the blue invoice as its platform
-    holds it, before it sends a red form (warnings never refuse).
-
-    The error carries the first blocking issue (its field path, its code as ``raw_code``)
-    and says how many more there are, so every plugin refuses the same request alike."""
+    """:class:`RedReversalNotAllowed` for the first blocking issue ``check_red_reversal``
+    finds (its path as ``field``, its code as ``raw_code``, how many more in the message):
+    what every provider runs against the blue invoice its platform holds before it sends."""
     issues = [i for i in check_red_reversal(blue, request, already_reversed) if not i.warning]
     if issues:
         first, more = issues[0], len(issues) - 1

@@ -1,10 +1,7 @@
 """The red invoice a sandbox issues against a red confirmation form (红字确认单).
 
-A platform issues the red invoice from the form, not from a request's lines: each form line
-names the blue line it reverses and the amount, tax and quantity reversed. Every sandbox
-keeps the red invoice as a canonical :class:`~fapiao.models.Invoice` of positive magnitudes
-(the document renderer negates them, see ``document_data_from_invoice``), built the same way
-from the blue invoice, whatever its vendor calls the form's fields.
+A platform issues it from the form, whose lines each name the blue line they reverse, not
+from a request's lines; every sandbox builds it from the blue invoice the same way.
 """
 
 from __future__ import annotations
@@ -21,11 +18,9 @@ RedFormLine = tuple[int, Decimal, Decimal, Decimal | None]
 
 
 def red_invoice_from_form(blue: Invoice, lines: Iterable[RedFormLine], *, order_id: str) -> Invoice:
-    """The blue invoice's parties and kind under ``order_id``, with one line per form line:
-    the name, code, spec, unit, rate and tax treatment of the blue line it reverses, and the
-    form's amount, tax and quantity as positive magnitudes. Amounts are 不含税 (as a form
-    states them), and no unit price is carried: a partial amount need not be quantity × a
-    price, so the document shows what the form reverses and nothing it does not say."""
+    """The blue invoice under ``order_id`` with one line per form line: the blue line it
+    reverses with the form's 不含税 amount, tax and quantity as positive magnitudes (the
+    renderer negates them); no unit price, since a partial amount need not be qty × price."""
     red = []
     for index, amount, tax, quantity in lines:
         source = blue.lines[index]

@@ -1,10 +1,8 @@
-"""The steering endpoints every provider sandbox offers under ``/__sandbox__/``.
+"""The steering endpoints every provider sandbox serves under ``/__sandbox__/``, alike.
 
-Tests, the demo and ``fapiao selftest`` steer a running sandbox over HTTP the same way
-whichever vendor it imitates: move its business clock forward (the 72-hour rule of a 红字确认单,
-token expiry), have the buyer use (deduct) an invoice so that a red form on it needs the other
-party's confirmation, and read its counters. Only what each answers is the sandbox's own
-(``mark_used``, ``snapshot``); the routes, their shapes and their errors are the same.
+Tests, the demo and ``fapiao selftest`` move a sandbox's business clock (the 72-hour rule of
+a 红字确认单, token expiry), have the buyer use an invoice (a red form on it then needs the
+other party's confirmation) and read its counters the same way whichever vendor it imitates.
 """
 
 from __future__ import annotations
@@ -24,14 +22,9 @@ def steering_routes(
     mark_used: Callable[[str], None],
     snapshot: Callable[[], Mapping[str, Any]],
 ) -> list[Any]:
-    """Starlette routes:
-
-    * ``GET|POST /__sandbox__/clock`` (``{"advance_seconds": n}``, default 0) → ``{"now"}``;
-      moving back answers 422;
-    * ``POST /__sandbox__/invoices/{number}/use`` → ``{"invoiceNo", "used": true}``, or 404
-      when ``mark_used`` raises ``KeyError`` (no such invoice);
-    * ``GET /__sandbox__/state`` → ``snapshot()``.
-    """
+    """Starlette routes: ``GET|POST /__sandbox__/clock {"advance_seconds": n}`` → ``{"now"}``
+    (422 when moving back); ``POST /__sandbox__/invoices/{number}/use`` → ``{"invoiceNo",
+    "used"}`` (404 when ``mark_used`` raises ``KeyError``); ``GET /__sandbox__/state``."""
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route

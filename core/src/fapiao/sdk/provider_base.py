@@ -7,9 +7,9 @@ It owns the declaration checks, generically, so plugins don't repeat them: every
 method a subclass defines (named in ``fapiao.contract.operations.OPERATIONS``) is wrapped so
 that an undeclared operation is refused with ``UnsupportedOperation`` before the plugin's code
 runs, and an invoice outside the declared kinds and limits is refused before ``issue`` sends
-it (``Capabilities.refuse_invoice``), as is a delivery channel or a document format the
-provider does not declare, before ``deliver`` or ``fetch_document`` runs. Operations a subclass does not define are refused by the
-defaults below, and an operation it declares but has not written yet raises
+it (``Capabilities.refuse_invoice``), as is an undeclared delivery channel or document format
+before ``deliver`` or ``fetch_document`` runs. Operations a subclass does not define are
+refused by the defaults below, and an operation it declares but has not written yet raises
 :meth:`ProviderBase.not_implemented` (what a scaffolded stub raises too).
 """
 

@@ -1,22 +1,7 @@
 """What a provider plugin's wire client (and its sandbox) needs beyond the shared transport.
 
-Each of these was written twice, once per vendor, with the same rule behind it; here it is
-written once, so every plugin applies the rule the same way:
-
-* :class:`VendorCode` — one row of a vendor's table of raw answer codes (its own message,
-  the canonical code, an English message, whether public material shows it, the field it
-  is about), which the plugin turns into the canonical error and its sandbox answers from;
-* :func:`unreadable_answer` — an answer that cannot be read is an unknown outcome after a
-  call that may not be repeated (the operations table says which: the vendor may have acted
-  on it, so only a query can settle it) and a plain provider error after any other;
-* :class:`TokenKeeper` — one access token shared by concurrent calls: obtained by one of them
-  (single flight), renewed a margin before it expires, forgotten when the gateway refuses
-  it, and the refused call sent once more with a new one (a gateway checks the token before
-  any business runs, so that resend can never act twice);
-* :class:`SlidingWindow` — at most N events in any window: a vendor's call rate or token
-  quota, counted by a client so as not to exhaust it, or enforced by a sandbox;
-* :class:`ReplayGuard` — a request id (nonce) seen before is a replay; ids are remembered for
-  as long as the signed timestamps they came with could still be accepted.
+Each piece was written by both vendors' plugins, the same rule twice; each is now written
+once, and its docstring states the rule, so every plugin applies it the same way.
 """
 
 from __future__ import annotations
@@ -49,7 +34,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class VendorCode:
-    """A raw code of a vendor's answers and what it means canonically."""
+    """A raw code of a vendor's answers and what it means canonically: one row of the table
+    the plugin maps answers with and its sandbox answers from, so the two cannot drift."""
 
     code: str
     message: str  # the vendor's own (Chinese) message
@@ -66,8 +52,7 @@ class VendorCode:
         message_en: str | None = None,
         message_zh: str | None = None,
     ) -> FapiaoError:
-        """The canonical exception for an answer with this code, keeping what the vendor
-        said (``raw_message``, also the Chinese message unless one is given)."""
+        """The canonical exception, keeping what the vendor said (also as ``message_zh``)."""
         return error_for_code(
             self.canonical,
             raw_code=self.code,
@@ -82,25 +67,16 @@ class VendorCode:
 def unreadable_answer(
     operation: Operation | None, step: str, *, provider: str, status_code: int
 ) -> OutcomeUnknown | ProviderError:
-    """The error for an answer to ``step`` (a call made for ``operation``; ``None`` for a
-    call outside the operations table, such as a token grant) that is not the vendor's
-    format: :class:`OutcomeUnknown` when the operation is not idempotent, since the vendor
-    may have acted on the request (the engine settles it by querying, never by resending),
-    else :class:`ProviderError`. The HTTP status is kept as the raw code."""
+    """The error for an answer to ``step`` (made for ``operation``; ``None``: outside the
+    operations table, e.g. a token grant) that is not the vendor's format. After a call that
+    may not be repeated the vendor may have acted on it: :class:`OutcomeUnknown`, settled by
+    querying, never by resending; after any other, :class:`ProviderError`."""
     raw = str(status_code)
+    en, zh = f"unreadable answer to {step} (HTTP {raw})", f"{step} 的应答无法解析（HTTP {raw}）"
     if operation is not None and not OPERATIONS[operation].idempotent:
-        return OutcomeUnknown(
-            f"unreadable answer to {step} (HTTP {raw}): outcome unknown, query before resending",
-            message_zh=f"{step} 的应答无法解析（HTTP {raw}），结果未知，须查询确认",
-            provider=provider,
-            raw_code=raw,
-        )
-    return ProviderError(
-        f"unreadable answer to {step} (HTTP {raw})",
-        message_zh=f"{step} 的应答无法解析（HTTP {raw}）",
-        provider=provider,
-        raw_code=raw,
-    )
+        en, zh = f"{en}: outcome unknown, query before resending", f"{zh}，结果未知，须查询确认"
+        return OutcomeUnknown(en, message_zh=zh, provider=provider, raw_code=raw)
+    return ProviderError(en, message_zh=zh, provider=provider, raw_code=raw)
 
 
 @dataclass(frozen=True)
@@ -113,17 +89,14 @@ class AccessToken:
     refresh_expires_at: float | None = None
 
 
-Obtain = Callable[[AccessToken | None], Awaitable[AccessToken]]
-"""Grants a new token, given the previous one (whose refresh token it may use) or ``None``."""
+Obtain = Callable[[AccessToken | None], Awaitable[AccessToken]]  # given the previous token
 
 
 class TokenKeeper:
-    """The access token of one app (or app user), shared by every concurrent call.
-
-    ``get`` returns the current token while it has more than ``margin_seconds`` left, else
-    lets exactly one caller obtain a new one while the others wait for it (a vendor counts
-    and limits token calls). The lock is made per event loop, so a keeper kept for the whole
-    process survives the loop that created it."""
+    """The access token of one app (or app user), shared by every concurrent call: renewed
+    ``margin_seconds`` before it expires, by one caller while the others wait (vendors count
+    and limit token calls). Its lock is made per event loop, so a process-wide keeper
+    outlives the loop that created it."""
 
     def __init__(
         self, *, margin_seconds: float, clock: Callable[[], float] = time.monotonic
@@ -135,7 +108,6 @@ class TokenKeeper:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def valid(self) -> AccessToken | None:
-        """The current token if it is not within the renewal margin of its expiry."""
         token = self.current
         if token is not None and self.clock() < token.expires_at - self.margin_seconds:
             return token
@@ -152,17 +124,16 @@ class TokenKeeper:
             return token.value
 
     def invalidate(self, value: str) -> None:
-        """Forget ``value`` after the gateway refused it, unless another call replaced it
-        meanwhile; its refresh token stays usable for the renewal."""
+        """Forget a refused token (unless already replaced), keeping its refresh token."""
         if self.current is not None and self.current.value == value:
             self.current = dataclasses.replace(self.current, expires_at=-math.inf)
 
     async def send(
         self, obtain: Obtain, call: Callable[[str], Awaitable[T]], *, refused: Collection[str]
     ) -> T:
-        """``call(token)``; when it raises an error whose ``raw_code`` is in ``refused`` (the
-        gateway refused the token itself), forget the token and call once more with a new
-        one. Only the token is retried, never the business: safe even for issuance."""
+        """``call(token)``, once more with a new token if the gateway refused this one (an
+        error whose ``raw_code`` is in ``refused``): a gateway checks the token before any
+        business runs, so this resend is safe even for issuance."""
         token = await self.get(obtain)
         try:
             return await call(token)
@@ -180,9 +151,8 @@ class TokenKeeper:
 
 
 class SlidingWindow:
-    """Events of the last ``window_seconds``: :meth:`admit` records one unless ``limit`` of
-    them already fall in the window. Thread-safe (a sandbox's handlers and its test thread
-    may share one)."""
+    """At most ``limit`` events in any ``window_seconds`` (a call rate, a token quota), as a
+    client counts them to stay within a vendor's quota and a sandbox to enforce it."""
 
     def __init__(self, window_seconds: float, *, clock: Callable[[], float] = time.monotonic):
         self.window_seconds = window_seconds
@@ -191,8 +161,7 @@ class SlidingWindow:
         self._lock = threading.Lock()
 
     def admit(self, limit: float) -> bool:
-        """Record an event now and return True, or return False (recording nothing) when
-        ``limit`` events happened within the window."""
+        """Record an event now, unless ``limit`` fall in the window already (then False)."""
         now = self.clock()
         with self._lock:
             self._prune(now)
@@ -202,7 +171,6 @@ class SlidingWindow:
             return True
 
     def __len__(self) -> int:
-        """Events within the window now."""
         with self._lock:
             self._prune(self.clock())
             return len(self._times)
@@ -214,10 +182,9 @@ class SlidingWindow:
 
 
 class ReplayGuard:
-    """Request ids seen in the last ``horizon_seconds`` (at most ``capacity`` of them, the
-    oldest forgotten first): :meth:`first_time` is False for one seen before, a replay. Make
-    the horizon longer than the accepted age of a signed timestamp, so that an id is only
-    forgotten once a request carrying it would be refused as stale anyway."""
+    """A request id (nonce) seen before is a replay. Ids are kept ``horizon_seconds`` (at
+    most ``capacity``, oldest first out): longer than a signed timestamp stays acceptable,
+    so an id is only forgotten once a request carrying it is refused as stale anyway."""
 
     def __init__(
         self,
@@ -233,7 +200,6 @@ class ReplayGuard:
         self._lock = threading.Lock()
 
     def first_time(self, request_id: str) -> bool:
-        """Remember ``request_id`` and return True, or False when it was seen before."""
         now = self.clock()
         with self._lock:
             seen = self._seen
