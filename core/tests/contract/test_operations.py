@@ -264,3 +264,14 @@ def test_capabilities_refuse_invoice_names_the_field() -> None:
     assert "3" in too_long.message_en and "3" in too_long.message_zh
     special = caps.refuse_invoice(_invoice(order_id="A", kind=InvoiceKind.SPECIAL), "toy")
     assert special is not None and special.field == "kind"
+
+
+def test_capabilities_split_queries_into_declared_batches_without_repeats() -> None:
+    caps = Capabilities(
+        operations=frozenset({Operation.QUERY}),
+        issuance="sync",
+        status_updates="polling",
+        max_query_batch=2,
+    )
+    assert caps.query_batches(["A", "B", "A", "C", "D", "E"]) == [["A", "B"], ["C", "D"], ["E"]]
+    assert caps.query_batches([]) == []

@@ -12,6 +12,7 @@ The same goes for a document format or a delivery channel the provider does not 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field
@@ -59,6 +60,11 @@ class Capabilities(ValueModel):
 
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations
+
+    def query_batches(self, order_ids: Iterable[str]) -> list[list[str]]:
+        """``order_ids`` without repeats, split into calls of at most ``max_query_batch``."""
+        unique, step = list(dict.fromkeys(order_ids)), self.max_query_batch
+        return [unique[start : start + step] for start in range(0, len(unique), step)]
 
     def refuse_operation(
         self, operation: Operation, provider: str, *, profile: str | None = None

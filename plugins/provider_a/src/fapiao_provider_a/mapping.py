@@ -238,9 +238,6 @@ def invoice_from_order(order: Mapping[str, Any], seller: Party) -> Invoice:
     )
 
 
-_FORMATS = (DocumentFormat.PDF, DocumentFormat.OFD, DocumentFormat.XML)
-
-
 def _documents(
     item: Mapping[str, Any], number: str | None, keys: tuple[str, str, str]
 ) -> tuple[Document, ...]:
@@ -249,7 +246,7 @@ def _documents(
         return ()
     return tuple(
         Document(format=fmt, invoice_number=number, url=str(item[key]))
-        for fmt, key in zip(_FORMATS, keys, strict=True)
+        for fmt, key in zip(DocumentFormat, keys, strict=True)
         if item.get(key)
     )
 

@@ -182,9 +182,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         self, key: str, values: Sequence[str], detail: bool = False
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        batch = self.capabilities.max_query_batch
-        for start in range(0, len(values), batch):
-            chunk = list(values[start : start + batch])
+        for chunk in self.capabilities.query_batches(values):
             try:
                 result = await self.client.call(
                     Method.QUERY,
@@ -199,7 +197,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
     async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
         self._check_seller(seller_tax_id)
         wanted = set(order_ids)
-        items = await self._query_items("orderNos", list(dict.fromkeys(order_ids)))
+        items = await self._query_items("orderNos", order_ids)
         return [
             mapping.status_from_result(item, seller_tax_id)
             for item in items

@@ -15,7 +15,6 @@ from typing import Any
 
 from fapiao.sdk import (
     Invoice,
-    InvoiceKind,
     InvoiceLine,
     InvoiceState,
     InvoiceTotals,
@@ -47,7 +46,6 @@ __all__ = [
     "INVOICE_STATUS",
     "RED",
     "blue_invoice_from_record",
-    "blue_kind",
     "confirmation_from_form",
     "invoice_from_issue_data",
     "issue_data",
@@ -358,10 +356,6 @@ def confirmation_from_form(
         expires_at=expires,
         raw_status=raw or None,
     )
-
-
-def blue_kind(record: Mapping[str, Any]) -> InvoiceKind | None:
-    return _KIND_BY_CODE.get(str(record.get("invoiceTypeCode")))
 
 
 def blue_invoice_from_record(record: Mapping[str, Any], seller_tax_id: str) -> Invoice:

@@ -186,10 +186,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
 
     async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
         found: list[InvoiceStatus] = []
-        batch = self.capabilities.max_query_batch
-        unique = list(dict.fromkeys(order_ids))
-        for start in range(0, len(unique), batch):
-            chunk = unique[start : start + batch]
+        for chunk in self.capabilities.query_batches(order_ids):
             answer = await self.client.call(
                 Method.QUERY,
                 {"taxNo": seller_tax_id, "data": {"serialNos": chunk}},
