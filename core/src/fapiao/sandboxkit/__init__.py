@@ -49,6 +49,7 @@ from fapiao.sandboxkit.invoice_numbers import (
     parse_invoice_number,
     province_of_tax_id,
 )
+from fapiao.sandboxkit.memory import SandboxMemory
 from fapiao.sandboxkit.red import RedFormLine, red_invoice_from_form
 from fapiao.sandboxkit.render import (
     DocumentLine,
@@ -83,6 +84,7 @@ __all__ = [
     "RedFormLine",
     "RunningServer",
     "SandboxClock",
+    "SandboxMemory",
     "TlsFiles",
     "abort_connection",
     "add_latency",

@@ -163,11 +163,9 @@ def _issue_blue(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
     with state.lock:
         if (call.tax_no, serial) in state.invoices:
             return {"success": [], "fail": [fail(serial, _E.SERIAL_DUPLICATE, serial)]}
-        used = state.credit_used.get(call.tax_no, Decimal("0.00"))
-        if used + totals.total_amount > seller.credit_line:
-            left = seller.credit_line - used
+        if not state.use_credit(call.tax_no, totals.total_amount, seller.credit_line):
+            left = seller.credit_line - state.credit_used.get(call.tax_no, Decimal("0.00"))
             return {"success": [], "fail": [fail(serial, _E.CREDIT_EXHAUSTED, f"剩余 {left}")]}
-        state.credit_used[call.tax_no] = used + totals.total_amount
         now = state.clock.now()
         record = InvoiceRecord(
             invoice_id=uuid.uuid4().hex,
@@ -233,9 +231,7 @@ def _issue_red(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
         form.red_invoice_number = record.invoice_number
         state.invoices[(call.tax_no, serial)] = record
         state.by_number[record.invoice_number] = record
-        state.credit_used[call.tax_no] = (
-            state.credit_used.get(call.tax_no, Decimal("0.00")) - totals.total_amount
-        )
+        state.use_credit(call.tax_no, -totals.total_amount, state.sellers[call.tax_no].credit_line)
     state.count("red_issued")
     return {"success": [_record(record)], "fail": []}
 

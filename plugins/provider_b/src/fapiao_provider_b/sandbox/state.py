@@ -7,14 +7,13 @@ that tests can move; signature freshness uses the wall clock, as the client stam
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
+from fapiao.sandboxkit import SandboxClock, SandboxMemory
 from fapiao.sdk import Invoice, InvoiceTotals, SlidingWindow
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
@@ -74,7 +73,7 @@ class InvoiceRecord:
     red_form_uuid: str | None = None
     red_form_number: str | None = None
     reversed_by_line: dict[int, Decimal] = field(default_factory=dict)  # blue line → reversed
-    used_by_buyer: bool = False
+    used: bool = False  # by the buyer (deducted): a red form then needs its confirmation
     documents: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -127,28 +126,23 @@ class RedForm:
         return self.red_invoice_number is not None
 
 
-class SandboxState:
-    """Everything the sandbox remembers, guarded by one lock."""
+class SandboxState(SandboxMemory[InvoiceRecord]):
+    """Everything the sandbox remembers, guarded by one lock (the shared part, with the
+    clock, numbers, counters, deliveries and credit use, is ``SandboxMemory``)."""
 
     def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(province=config.region_code)
         self.config = config
-        self.clock = SandboxClock()
-        self.numbers = InvoiceNumberGenerator(default_province=config.region_code)
-        self.lock = threading.RLock()
         self.sellers: dict[str, SandboxSeller] = {s.tax_no: s for s in config.sellers}
         self.apps = {a.app_key: a for a in config.apps}
         self.tokens: dict[str, TokenRecord] = {}
         self.refresh_tokens: dict[str, TokenRecord] = {}
         self.invoices: dict[tuple[str, str], InvoiceRecord] = {}  # (taxNo, serialNo)
-        self.by_number: dict[str, InvoiceRecord] = {}
         self.red_forms: dict[str, RedForm] = {}
         self.red_serials: dict[tuple[str, str], str] = {}  # (taxNo, redConfirmSerialNo) → uuid
-        self.credit_used: dict[str, Decimal] = {}
-        self.deliveries: list[dict[str, Any]] = []
         # by app: token grants in the last minute, business calls in the last second
         self.grant_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(60.0))
         self.call_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(1.0))
-        self.counters: dict[str, int] = {}
         self._forms_made = 0
 
     def next_form_number(self) -> str:
@@ -156,10 +150,6 @@ class SandboxState:
         with self.lock:
             self._forms_made += 1
             return f"{self.config.region_code}{self.clock.now():%y%m%d}{self._forms_made:012d}"
-
-    def count(self, name: str) -> None:
-        with self.lock:
-            self.counters[name] = self.counters.get(name, 0) + 1
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -173,14 +163,6 @@ class SandboxState:
             }
 
     # --- steering (tests, admin endpoints) ------------------------------------------------
-
-    def mark_used(self, invoice_number: str) -> None:
-        """The buyer deducts/enters the invoice: a red form then needs its confirmation."""
-        with self.lock:
-            record = self.by_number.get(invoice_number)
-            if record is None:
-                raise KeyError(invoice_number)
-            record.used_by_buyer = True
 
     def expire_tokens(self) -> int:
         """Expire every access token now (refresh tokens stay valid)."""
