@@ -142,6 +142,7 @@ SDK_ALL = [
     "reversible_lines",
     "to_decimal",
     "unreadable_answer",
+    "verified_document",
     "verify_document",
 ]
 

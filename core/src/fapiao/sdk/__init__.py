@@ -38,6 +38,7 @@ from fapiao.contract.operations import (
 # checking downloaded files
 from fapiao.documents import (
     MEDIA_TYPES,
+    verified_document,
     verify_document,
 )
 
@@ -261,5 +262,6 @@ __all__ = [
     "reversible_lines",
     "to_decimal",
     "unreadable_answer",
+    "verified_document",
     "verify_document",
 ]

@@ -63,7 +63,7 @@ from fapiao.sdk import (
     ensure_red_reversal,
     ensure_valid,
     red_lines,
-    verify_document,
+    verified_document,
 )
 from fapiao_provider_a import mapping
 from fapiao_provider_a.client import NuonuoClient
@@ -246,9 +246,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 provider=self.name,
                 raw_code=str(response.status_code),
             )
-        content = response.content
-        verify_document(fmt, content, invoice_number=number)
-        return Document.from_bytes(fmt, number, content, url=url)
+        return verified_document(fmt, number, response.content, url=url)
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         self._check_seller(delivery.seller_tax_id)

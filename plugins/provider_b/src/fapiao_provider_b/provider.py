@@ -47,7 +47,7 @@ from fapiao.sdk import (
     ensure_red_reversal,
     ensure_valid,
     red_lines,
-    verify_document,
+    verified_document,
 )
 from fapiao_provider_b.client import BaiwangClient
 from fapiao_provider_b.errors_map import to_canonical
@@ -310,8 +310,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                 message_zh=f"{invoice_number} 的 {fmt.value} 文件内容不是合法的 base64",
                 provider=self.name,
             ) from exc
-        verify_document(fmt, data, invoice_number=invoice_number)
-        return Document.from_bytes(fmt, invoice_number, data)
+        return verified_document(fmt, invoice_number, data)
 
     async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
         for document in status.documents:
