@@ -138,6 +138,7 @@ SDK_ALL = [
     "line_nature",
     "mask_phone",
     "mask_tax_id",
+    "optional_decimal",
     "red_lines",
     "reversible_lines",
     "to_decimal",

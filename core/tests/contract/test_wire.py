@@ -4,6 +4,7 @@ answer means, the token keeper, the sliding window and the replay guard."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 
@@ -15,6 +16,7 @@ from fapiao.sdk import (
     SlidingWindow,
     TokenKeeper,
     VendorCode,
+    optional_decimal,
     unreadable_answer,
 )
 
@@ -157,3 +159,10 @@ def test_a_vendor_code_becomes_its_canonical_error_keeping_what_the_vendor_said(
     amount = VendorCode("E2", "金额有误", "INVALID_INVOICE", "bad amount", field="lines")
     invalid = amount.error("第1行", provider="acme")
     assert isinstance(invalid, InvalidInvoice) and invalid.issues[0].path == "lines"
+
+
+def test_optional_decimal_reads_a_vendors_number_exactly_or_none() -> None:
+    assert optional_decimal("12.30") == Decimal("12.30") and optional_decimal(7) == Decimal(7)
+    exact = Decimal("0.1000000000000000055511151231257827")
+    assert optional_decimal(exact) is exact
+    assert optional_decimal(None) is None and optional_decimal("") is None

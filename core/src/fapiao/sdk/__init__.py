@@ -151,6 +151,7 @@ from fapiao.sdk.wire import (
     SlidingWindow,
     TokenKeeper,
     VendorCode,
+    optional_decimal,
     unreadable_answer,
 )
 
@@ -258,6 +259,7 @@ __all__ = [
     "line_nature",
     "mask_phone",
     "mask_tax_id",
+    "optional_decimal",
     "red_lines",
     "reversible_lines",
     "to_decimal",

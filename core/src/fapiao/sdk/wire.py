@@ -14,7 +14,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from fapiao.contract.operations import OPERATIONS
 from fapiao.errors import FapiaoError, OutcomeUnknown, ProviderError, error_for_code
@@ -26,6 +27,7 @@ __all__ = [
     "SlidingWindow",
     "TokenKeeper",
     "VendorCode",
+    "optional_decimal",
     "unreadable_answer",
 ]
 
@@ -62,6 +64,14 @@ class VendorCode:
             message_zh=message_zh or raw_message or self.message,
             field=self.field,
         )
+
+
+def optional_decimal(value: Any) -> Decimal | None:
+    """A number as a vendor's answer carries it (text, an integer, an exact-JSON ``Decimal``)
+    as an exact ``Decimal``, through its text and never a float; ``None`` when absent."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def unreadable_answer(

@@ -30,6 +30,7 @@ from fapiao.sdk import (
     RedReversalRequest,
     TaxTreatment,
     line_nature,
+    optional_decimal,
 )
 from fapiao_provider_b.protocol import (
     CONFIRM_STATE,
@@ -174,12 +175,6 @@ def red_issue_data(confirmation: RedConfirmation) -> dict[str, Any]:
     }
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def invoice_from_issue_data(
     tax_no: str, data: Mapping[str, Any], *, seller_name: str | None = None
 ) -> Invoice:
@@ -200,11 +195,11 @@ def invoice_from_issue_data(
                 tax_code=str(item.get("goodsCode") or ""),
                 spec=item.get("goodsSpecification"),
                 unit=item.get("goodsUnit"),
-                quantity=_dec(item.get("goodsQuantity")),
-                unit_price=_dec(item.get("goodsPrice")),
-                amount=_dec(item.get("goodsTotalPrice")),
-                tax_rate=_dec(item.get("goodsTaxRate")),
-                tax=_dec(item.get("goodsTotalTax")),
+                quantity=optional_decimal(item.get("goodsQuantity")),
+                unit_price=optional_decimal(item.get("goodsPrice")),
+                amount=optional_decimal(item.get("goodsTotalPrice")),
+                tax_rate=optional_decimal(item.get("goodsTaxRate")),
+                tax=optional_decimal(item.get("goodsTotalTax")),
                 treatment=treatment,
                 preferential_policy=policy,
                 kind=LineKind.DISCOUNT if item.get("invoiceLineNature") == "1" else LineKind.NORMAL,
@@ -261,9 +256,9 @@ def status_from_record(
         serial_number=record.get("invoiceId") or None,
         invoice_number=record.get("invoiceNo") or None,
         issued_at=parse_date(record.get("invoiceDate")),
-        total_amount=_dec(record.get("invoiceTotalPrice")),
-        total_tax=_dec(record.get("invoiceTotalTax")),
-        total_with_tax=_dec(record.get("invoiceTotalPriceTax")),
+        total_amount=optional_decimal(record.get("invoiceTotalPrice")),
+        total_tax=optional_decimal(record.get("invoiceTotalTax")),
+        total_with_tax=optional_decimal(record.get("invoiceTotalPriceTax")),
         is_red=str(record.get("invoiceType")) == RED,
         original_invoice_number=record.get("originalInvoiceNo") or None,
         raw_status=str(raw_status) if raw_status is not None else None,
@@ -315,8 +310,8 @@ def red_add_body(
             "originInvoiceIsPaper": "N",
             "originalInvoiceNo": request.original_invoice_number,
             "originInvoiceDate": format_date(issued, SPEC_DATE_FORMAT) if issued else None,
-            "originInvoiceTotalPrice": _dec(blue.get("invoiceTotalPrice")),
-            "originInvoiceTotalTax": _dec(blue.get("invoiceTotalTax")),
+            "originInvoiceTotalPrice": optional_decimal(blue.get("invoiceTotalPrice")),
+            "originInvoiceTotalTax": optional_decimal(blue.get("invoiceTotalTax")),
             "originInvoiceType": blue.get("invoiceTypeCode"),
             "invoiceTotalPrice": total_amount,
             "invoiceTotalTax": total_tax,
@@ -349,8 +344,8 @@ def confirmation_from_form(
         reason=_REASON_BY_LABEL.get(str(form.get("redInvoiceLabel")), RedReason.INVOICING_ERROR),
         applicant=_APPLICANT_BY_ENTRY.get(str(form.get("entryIdentity")), RedApplicant.SELLER),
         state=state,
-        amount=_dec(form.get("invoiceTotalPrice")) or Decimal("0.00"),
-        tax=_dec(form.get("invoiceTotalTax")) or Decimal("0.00"),
+        amount=optional_decimal(form.get("invoiceTotalPrice")) or Decimal("0.00"),
+        tax=optional_decimal(form.get("invoiceTotalTax")) or Decimal("0.00"),
         requires_confirmation=raw in ("02", "03"),
         created_at=created,
         expires_at=expires,
@@ -370,8 +365,8 @@ def quota_from_credit(answer: Mapping[str, Any], seller_tax_id: str) -> Quota:
     """The answer of ``creditquery`` (授信额度), read now: the platform stamps no time."""
     return Quota(
         seller_tax_id=seller_tax_id,
-        total=_dec(answer.get("totalCreditLine")),
-        used=_dec(answer.get("usedCreditLine")),
-        remaining=_dec(answer.get("remainingCreditLine")),
+        total=optional_decimal(answer.get("totalCreditLine")),
+        used=optional_decimal(answer.get("usedCreditLine")),
+        remaining=optional_decimal(answer.get("remainingCreditLine")),
         as_of=datetime.now(UTC),
     )
