@@ -65,6 +65,7 @@ from fapiao.sandboxkit.render import (
 from fapiao.sandboxkit.server import RunningServer, run_forever, serve, server_argument_parser
 from fapiao.sandboxkit.steering import steering_routes
 from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_files
+from fapiao.sandboxkit.tokens import SandboxToken, SandboxTokens
 
 __all__ = [
     "FAULT_HEADER",
@@ -85,6 +86,8 @@ __all__ = [
     "RunningServer",
     "SandboxClock",
     "SandboxMemory",
+    "SandboxToken",
+    "SandboxTokens",
     "TlsFiles",
     "abort_connection",
     "add_latency",

@@ -33,10 +33,8 @@ def grant_token(state: SandboxState, form: Mapping[str, str]) -> dict[str, Any]:
             return _token_refusal("070304")
         if not state.token_calls[client_id].admit(state.config.token_calls_per_30_days):
             return _token_refusal("070306")
-        now = time.time()
-        token = secrets.token_hex(16)
-        state.tokens[token] = (client_id, now + state.config.token_ttl_seconds)
-        return {"access_token": token, "expires_in": state.config.token_ttl_seconds}
+        token = state.tokens.grant(client_id, state.config.token_ttl_seconds)
+        return {"access_token": token.value, "expires_in": state.config.token_ttl_seconds}
 
 
 def _token_refusal(code: str) -> dict[str, Any]:
@@ -67,7 +65,9 @@ def authenticate(
         raise PlatformError("070601")
     if not state.seen_senids.first_time(senid):
         raise PlatformError("070603")
-    _check_token(state, headers.get("accesstoken"), app_key)
+    refused = state.tokens.check(headers.get("accesstoken"), app_key)
+    if refused:
+        raise PlatformError("070301" if refused == "invalid" else "070302")
     user_tax = headers.get("usertax") or ""
     if user_tax and user_tax != merchant.tax_id:
         raise PlatformError("070801")
@@ -75,12 +75,3 @@ def authenticate(
     if limit and not state.call_times[app_key].admit(limit):
         raise PlatformError("070701")
     return merchant
-
-
-def _check_token(state: SandboxState, token: str | None, app_key: str) -> None:
-    with state.lock:
-        held = state.tokens.get(token or "")
-        if held is None or held[0] != app_key:
-            raise PlatformError("070301")
-        if held[1] < time.time():
-            raise PlatformError("070302")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fapiao.sandboxkit import RedFormLine, SandboxMemory
+from fapiao.sandboxkit import RedFormLine, SandboxMemory, SandboxTokens
 from fapiao.sdk import Invoice, ReplayGuard, SlidingWindow
 from fapiao_provider_a.errors_map import CODES
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
@@ -96,7 +96,7 @@ class SandboxState(SandboxMemory[Record]):
         self.records: dict[str, Record] = {}  # by serial
         self.by_order: dict[tuple[str, str], Record] = {}  # (seller tax id, orderNo)
         self.forms: dict[str, RedForm] = {}
-        self.tokens: dict[str, tuple[str, float]] = {}  # token → (app key, expiry)
+        self.tokens = SandboxTokens(lambda: datetime.now(UTC))  # they follow real time
         # by app key: token grants in 30 days, service calls in the last second
         self.token_calls = defaultdict[str, SlidingWindow](lambda: SlidingWindow(30 * 86_400))
         self.call_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(1.0))
@@ -111,8 +111,7 @@ class SandboxState(SandboxMemory[Record]):
 
     # -- steering (tests, admin endpoints) ------------------------------------------------
     def expire_tokens(self) -> None:
-        with self.lock:
-            self.tokens = {t: (k, 0.0) for t, (k, _) in self.tokens.items()}
+        self.tokens.expire_all()
 
     def confirm_form(
         self, merchant: Merchant, payload: Mapping[str, Any], *, base_url: str

@@ -7,16 +7,14 @@ a token error safe for the client even on issuance.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from fapiao_provider_b.errors_map import ERRORS, BaiwangError
 from fapiao_provider_b.protocol import METHOD_VERSION, Method
 from fapiao_provider_b.sandbox.config import SandboxApp
-from fapiao_provider_b.sandbox.state import ApiError, SandboxState, TokenRecord
+from fapiao_provider_b.sandbox.state import ApiError, SandboxState
 from fapiao_provider_b.signing import digest_password, sign_matches
 
 __all__ = ["authenticate", "grant_token"]
@@ -54,12 +52,12 @@ def authenticate(state: SandboxState, params: Mapping[str, str], body: bytes) ->
     if not sign_matches(params, body, app.app_secret):
         state.count("bad_signature")
         raise _error(BaiwangError.SIGN_INVALID)
+    refused = state.tokens.check(params["token"], app.app_key)
+    if refused:
+        raise _error(
+            BaiwangError.TOKEN_INVALID if refused == "invalid" else BaiwangError.TOKEN_EXPIRED
+        )
     with state.lock:
-        token = state.tokens.get(params["token"])
-        if token is None or token.app_key != app.app_key:
-            raise _error(BaiwangError.TOKEN_INVALID)
-        if state.clock.now() >= token.expires_at:
-            raise _error(BaiwangError.TOKEN_EXPIRED)
         limit = state.config.rate_limit_per_second
         if limit and not state.call_times[app.app_key].admit(limit):
             state.count("rate_limited")
@@ -84,7 +82,6 @@ def grant_token(
         if not state.grant_times[app.app_key].admit(state.config.token_grants_per_minute):
             state.count("token_quota")
             raise _error(BaiwangError.TOKEN_QUOTA)
-        now = state.clock.now()
         if grant == "password":
             expected = digest_password(app.password, app.user_salt, app.password_digest)
             if body.get("username") != app.username or body.get("password") != expected:
@@ -92,27 +89,20 @@ def grant_token(
                 raise _error(BaiwangError.LOGIN_FAILED)
             state.count("password_grants")
         elif grant == "refresh_token":
-            old = state.refresh_tokens.get(str(body.get("refresh_token") or ""))
-            if old is None or old.app_key != app.app_key or old.refresh_used:
-                raise _error(BaiwangError.REFRESH_TOKEN_INVALID)
-            if now >= old.refresh_expires_at:
-                raise _error(BaiwangError.REFRESH_TOKEN_INVALID, "已过期")
-            old.refresh_used = True  # refresh tokens rotate: each one works once
+            refused = state.tokens.redeem(str(body.get("refresh_token") or ""), app.app_key)
+            if refused:  # refresh tokens rotate: each one works once
+                detail = "已过期" if refused == "expired" else None
+                raise _error(BaiwangError.REFRESH_TOKEN_INVALID, detail)
             state.count("refresh_grants")
         else:
             raise _error(BaiwangError.MISSING_PARAM, f"grant_type={grant!r}")
-        record = TokenRecord(
-            app_key=app.app_key,
-            access_token=secrets.token_hex(16),
-            refresh_token=secrets.token_hex(16),
-            expires_at=now + timedelta(seconds=state.config.token_ttl_seconds),
-            refresh_expires_at=now + timedelta(seconds=state.config.refresh_ttl_seconds),
+        config = state.config
+        token = state.tokens.grant(
+            app.app_key, config.token_ttl_seconds, refresh_ttl=config.refresh_ttl_seconds
         )
-        state.tokens[record.access_token] = record
-        state.refresh_tokens[record.refresh_token] = record
     return {
-        "access_token": record.access_token,
-        "refresh_token": record.refresh_token,
+        "access_token": token.value,
+        "refresh_token": token.refresh,
         "token_type": "bearer",
         "expires_in": state.config.token_ttl_seconds,
         "refresh_expires_in": state.config.refresh_ttl_seconds,

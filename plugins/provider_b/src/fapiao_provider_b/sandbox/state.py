@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fapiao.sandboxkit import SandboxClock, SandboxMemory
+from fapiao.sandboxkit import SandboxClock, SandboxMemory, SandboxTokens
 from fapiao.sdk import Invoice, InvoiceTotals, SlidingWindow
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
@@ -23,7 +23,6 @@ __all__ = [
     "RedForm",
     "SandboxClock",
     "SandboxState",
-    "TokenRecord",
 ]
 
 
@@ -43,16 +42,6 @@ class ApiError(Exception):
         self.message = message
         self.sub_code = sub_code
         self.sub_message = sub_message
-
-
-@dataclass
-class TokenRecord:
-    app_key: str
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    refresh_expires_at: datetime
-    refresh_used: bool = False
 
 
 @dataclass
@@ -135,8 +124,7 @@ class SandboxState(SandboxMemory[InvoiceRecord]):
         self.config = config
         self.sellers: dict[str, SandboxSeller] = {s.tax_no: s for s in config.sellers}
         self.apps = {a.app_key: a for a in config.apps}
-        self.tokens: dict[str, TokenRecord] = {}
-        self.refresh_tokens: dict[str, TokenRecord] = {}
+        self.tokens = SandboxTokens(self.clock.now)  # on the business clock: tests move it
         self.invoices: dict[tuple[str, str], InvoiceRecord] = {}  # (taxNo, serialNo)
         self.red_forms: dict[str, RedForm] = {}
         self.red_serials: dict[tuple[str, str], str] = {}  # (taxNo, redConfirmSerialNo) → uuid
@@ -157,7 +145,7 @@ class SandboxState(SandboxMemory[InvoiceRecord]):
                 "now": self.clock.now().isoformat(),
                 "invoices": len(self.by_number),
                 "red_forms": len(self.red_forms),
-                "tokens": len(self.tokens),
+                "tokens": len(self.tokens.access),
                 "deliveries": len(self.deliveries),
                 "counters": dict(self.counters),
             }
@@ -166,8 +154,4 @@ class SandboxState(SandboxMemory[InvoiceRecord]):
 
     def expire_tokens(self) -> int:
         """Expire every access token now (refresh tokens stay valid)."""
-        with self.lock:
-            now = self.clock.now()
-            for token in self.tokens.values():
-                token.expires_at = min(token.expires_at, now - timedelta(seconds=1))
-            return len(self.tokens)
+        return self.tokens.expire_all()
