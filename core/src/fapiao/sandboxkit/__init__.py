@@ -62,7 +62,13 @@ from fapiao.sandboxkit.render import (
     render_pdf,
     render_xml,
 )
-from fapiao.sandboxkit.server import RunningServer, run_forever, serve, server_argument_parser
+from fapiao.sandboxkit.server import (
+    RunningServer,
+    run_forever,
+    serve,
+    serve_sandbox,
+    server_argument_parser,
+)
 from fapiao.sandboxkit.steering import steering_routes
 from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_files
 from fapiao.sandboxkit.tokens import SandboxToken, SandboxTokens
@@ -110,6 +116,7 @@ __all__ = [
     "run_forever",
     "sandbox_tls_files",
     "serve",
+    "serve_sandbox",
     "server_argument_parser",
     "steering_routes",
 ]
