@@ -24,9 +24,14 @@ from fapiao.errors import (
     error_class_for,
 )
 from fapiao.models import (
+    Delivery,
+    DeliveryChannel,
+    DocumentFormat,
     Invoice,
     InvoiceKind,
     InvoiceLine,
+    InvoiceState,
+    InvoiceStatus,
     IssueResult,
     Operation,
     Party,
@@ -138,6 +143,14 @@ def _provider(operations: set[Operation], **caps: Any) -> tuple[ProviderBase[Any
             ran.append("quota")
             raise ProviderError("the toy has no quota")
 
+        async def deliver(self, delivery: Delivery) -> Any:
+            ran.append("deliver")
+            raise ProviderError("the toy delivers nothing")
+
+        async def fetch_document(self, status: Any, fmt: DocumentFormat) -> Any:
+            ran.append("documents")
+            raise ProviderError("the toy has no files")
+
     return Toy(Settings(base_url="http://127.0.0.1:9")), ran
 
 
@@ -173,6 +186,60 @@ async def test_base_class_refuses_what_breaks_the_declared_limits() -> None:
         await provider.aclose()
 
 
+async def test_base_class_refuses_an_undeclared_channel_or_format_before_the_plugin_code() -> None:
+    provider, ran = _provider(
+        {Operation.DELIVER, Operation.DOCUMENTS},
+        delivery_channels=frozenset({DeliveryChannel.EMAIL}),
+        document_formats=frozenset({DocumentFormat.PDF}),
+    )
+    sms = Delivery(
+        seller_tax_id=SELLER,
+        invoice_number="26310000000000000001",
+        channel=DeliveryChannel.SMS,
+        address="13812345678",
+    )
+    status = InvoiceStatus(
+        provider="toy",
+        seller_tax_id=SELLER,
+        order_id="OPS-1",
+        state=InvoiceState.ISSUED,
+        invoice_number="26310000000000000001",
+    )
+    try:
+        with pytest.raises(UnsupportedOperation) as channel:
+            await provider.deliver(sms)
+        assert channel.value.field == "channel" and "sms" in channel.value.message_zh
+        with pytest.raises(UnsupportedOperation) as fmt:
+            await provider.fetch_document(status, fmt=DocumentFormat.OFD)
+        assert fmt.value.field == "format" and "ofd" in fmt.value.message_en
+        assert ran == []
+        with pytest.raises(ProviderError):  # declared: the plugin's own code runs
+            await provider.deliver(sms.model_copy(update={"channel": DeliveryChannel.EMAIL}))
+        with pytest.raises(ProviderError):
+            await provider.fetch_document(status, DocumentFormat.PDF)
+        assert ran == ["deliver", "documents"]
+    finally:
+        await provider.aclose()
+
+
+def test_capabilities_refuse_an_undeclared_format_or_channel() -> None:
+    caps = Capabilities(
+        operations=frozenset({Operation.DOCUMENTS, Operation.DELIVER}),
+        document_formats=frozenset({DocumentFormat.PDF, DocumentFormat.XML}),
+        delivery_channels=frozenset({DeliveryChannel.EMAIL}),
+        issuance="sync",
+        status_updates="polling",
+    )
+    assert caps.refuse_document_format(DocumentFormat.XML, "toy") is None
+    ofd = caps.refuse_document_format(DocumentFormat.OFD, "toy", field="formats")
+    assert ofd is not None and ofd.field == "formats" and ofd.provider == "toy"
+    assert "ofd" in ofd.message_en and "ofd" in ofd.message_zh
+    assert caps.refuse_delivery_channel(DeliveryChannel.EMAIL, "toy") is None
+    sms = caps.refuse_delivery_channel(DeliveryChannel.SMS, "toy")
+    assert sms is not None and sms.field == "channel"
+    assert "email" in sms.message_en and "sms" in sms.message_zh
+
+
 async def test_declared_but_not_implemented_is_named_as_such() -> None:
     provider, _ = _provider({Operation.ISSUE, Operation.QUERY, Operation.RED_QUERY})
     try:
@@ -197,3 +264,14 @@ def test_capabilities_refuse_invoice_names_the_field() -> None:
     assert "3" in too_long.message_en and "3" in too_long.message_zh
     special = caps.refuse_invoice(_invoice(order_id="A", kind=InvoiceKind.SPECIAL), "toy")
     assert special is not None and special.field == "kind"
+
+
+def test_capabilities_split_queries_into_declared_batches_without_repeats() -> None:
+    caps = Capabilities(
+        operations=frozenset({Operation.QUERY}),
+        issuance="sync",
+        status_updates="polling",
+        max_query_batch=2,
+    )
+    assert caps.query_batches(["A", "B", "A", "C", "D", "E"]) == [["A", "B"], ["C", "D"], ["E"]]
+    assert caps.query_batches([]) == []

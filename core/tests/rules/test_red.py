@@ -8,7 +8,7 @@ import pytest
 
 from fapiao.errors import RedReversalNotAllowed
 from fapiao.models import RedReversalRequest
-from fapiao.rules import check_red_reversal, compute_totals, red_lines
+from fapiao.rules import check_red_reversal, compute_totals, ensure_red_reversal, red_lines
 
 from .conftest import BUYER_ID, SELLER_ID, line, make
 
@@ -142,3 +142,29 @@ def test_parties_must_match_the_blue_invoice() -> None:
 def test_red_lines_refuses_unchecked_requests() -> None:
     with pytest.raises(RedReversalNotAllowed):
         red_lines(blue(), request(lines=[{"original_line": 1, "amount": "1.00"}]))
+
+
+def test_ensure_red_reversal_raises_the_first_blocking_issue_and_counts_the_rest() -> None:
+    ensure_red_reversal(blue(), request("invoicing_error"))  # allowed: nothing raised
+    over = request(
+        "invoicing_error",
+        seller_tax_id=BUYER_ID,  # not the blue invoice's seller
+        lines=[{"original_line": 0, "amount": "5000.00"}],  # full-only reason, over the line
+    )
+    issues = [i for i in check_red_reversal(blue(), over) if not i.warning]
+    assert len(issues) > 1
+    with pytest.raises(RedReversalNotAllowed) as caught:
+        ensure_red_reversal(blue(), over, provider="acme")
+    error = caught.value
+    assert (error.field, error.raw_code, error.provider) == (issues[0].path, issues[0].code, "acme")
+    more = len(issues) - 1
+    assert error.message_en == f"{issues[0].message_en} (+{more} more)"
+    assert error.message_zh == f"{issues[0].message_zh}（另有 {more} 项）"
+
+
+def test_ensure_red_reversal_counts_what_was_already_reversed() -> None:
+    partial = request(lines=[{"original_line": 0, "amount": "500.00"}])
+    ensure_red_reversal(blue(), partial)
+    with pytest.raises(RedReversalNotAllowed) as caught:
+        ensure_red_reversal(blue(), partial, {0: D("400.00")})  # 800 - 400 left < 500
+    assert caught.value.field == "lines[0].amount" and "more" not in caught.value.message_en

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from fapiao.errors import InvalidInvoice
-from fapiao.rules import ensure_valid, validate_invoice
+from fapiao.rules import ensure_valid, line_nature, validate_invoice
 
 from .conftest import BUYER_ID, PAPER, RICE, SELLER_ID, SOFTWARE, line, make
 
@@ -210,3 +210,14 @@ def test_repeated_checks_of_one_invoice_object_reuse_the_result() -> None:
         small.put(invoice, None, [])
     assert small.get(invoices[0]) is None  # evicted, oldest first
     assert small.get(invoices[2]) == (None, [])
+
+
+def test_line_nature_codes_normal_discount_and_discounted_lines() -> None:
+    invoice = make(
+        line(amount="100.00"),
+        line(amount="840.00"),
+        line(amount="-40.00", kind="discount"),
+        line(amount="50.00"),
+    )
+    assert [line_nature(invoice.lines, i) for i in range(4)] == ["0", "2", "1", "0"]
+    assert line_nature(invoice.lines[:2], 1) == "0"  # the last line: nothing follows it

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from fapiao.sandboxkit import serve, server_argument_parser
+from fapiao.sandboxkit import FaultInjector, serve, serve_sandbox, server_argument_parser
 from fapiao.sandboxkit.tls import generate_tls_files
 
 
@@ -173,3 +173,23 @@ def test_accepted_connections_have_tcp_nodelay() -> None:
 
     with serve(app) as server:
         assert httpx.get(server.base_url).text != "0"
+
+
+def test_serve_sandbox_yields_what_a_sandbox_starter_promises() -> None:
+    app, faults = make_app(), FaultInjector()
+    with serve_sandbox(
+        app,
+        faults,
+        provider="acme",
+        tls=False,
+        seller_tax_ids=iter(["91310000MA1FL8XQ37"]),
+        settings=lambda server: {"base_url": server.base_url, "app_key": "K"},
+    ) as running:
+        assert httpx.get(running.base_url).text == "hello http"
+        assert running.settings == {"base_url": running.base_url, "app_key": "K"}
+        assert (running.provider, running.seller_tax_ids) == ("acme", ("91310000MA1FL8XQ37",))
+        assert running.admin is app and running.ca_file is None
+        assert running.set_faults is not None
+        running.set_faults({"error_5xx_rate": 1})
+        assert faults.config.error_5xx_rate == 1
+    assert refused("127.0.0.1", int(running.base_url.rsplit(":", 1)[1]))

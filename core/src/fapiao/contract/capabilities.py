@@ -6,10 +6,13 @@ comparison report's capability matrix is generated from them. The checks of an i
 against the declared kinds, special businesses and limits live here, once
 (:meth:`Capabilities.refuse_invoice`): the engine runs them before it records a request, the
 plugin base class before a plugin sends one; plugins keep only their vendor's own checks.
+The same goes for a document format or a delivery channel the provider does not declare
+(:meth:`Capabilities.refuse_document_format`, :meth:`Capabilities.refuse_delivery_channel`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field
@@ -57,6 +60,11 @@ class Capabilities(ValueModel):
 
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations
+
+    def query_batches(self, order_ids: Iterable[str]) -> list[list[str]]:
+        """``order_ids`` without repeats, split into calls of at most ``max_query_batch``."""
+        unique, step = list(dict.fromkeys(order_ids)), self.max_query_batch
+        return [unique[start : start + step] for start in range(0, len(unique), step)]
 
     def refuse_operation(
         self, operation: Operation, provider: str, *, profile: str | None = None
@@ -114,6 +122,34 @@ class Capabilities(ValueModel):
                 f"订单号最长 {self.max_order_id_length} 个字符",
             )
         return None
+
+    def refuse_document_format(
+        self, fmt: DocumentFormat, provider: str, *, field: str = "format"
+    ) -> UnsupportedOperation | None:
+        """The refusal of an undeclared document format, or ``None`` (before any download)."""
+        if fmt in self.document_formats:
+            return None
+        return UnsupportedOperation(
+            f"provider {provider} does not deliver {fmt.value} files",
+            message_zh=f"服务商 {provider} 不提供 {fmt.value} 格式",
+            provider=provider,
+            field=field,
+        )
+
+    def refuse_delivery_channel(
+        self, channel: DeliveryChannel, provider: str
+    ) -> UnsupportedOperation | None:
+        """The refusal of a delivery channel the provider does not declare, or ``None``."""
+        if channel in self.delivery_channels:
+            return None
+        offered = ", ".join(sorted(c.value for c in self.delivery_channels)) or "-"
+        return UnsupportedOperation(
+            f"provider {provider} does not deliver invoices by {channel.value} "
+            f"(declared: {offered})",
+            message_zh=f"服务商 {provider} 不支持以 {channel.value} 交付发票（支持：{offered}）",
+            provider=provider,
+            field="channel",
+        )
 
 
 class ProviderInfo(ValueModel):

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from fapiao.errors import DocumentInvalid, InvalidRequest, UnsupportedOperation
+from fapiao.errors import DocumentInvalid, InvalidRequest
 from fapiao.models import Document, DocumentFormat, Operation
 
 from .kernel import Kernel
@@ -51,13 +51,8 @@ class Downloads:
         caps = kernel.providers.capabilities(profile)
         wanted = [DocumentFormat(f) for f in formats] if formats else sorted(caps.document_formats)
         for fmt in wanted:
-            if fmt not in caps.document_formats:
-                raise UnsupportedOperation(
-                    f"provider {record.provider} does not deliver {fmt.value} files",
-                    message_zh=f"服务商 {record.provider} 不提供 {fmt.value} 格式",
-                    provider=record.provider,
-                    field="formats",
-                )
+            if refusal := caps.refuse_document_format(fmt, record.provider, field="formats"):
+                raise refusal
         provider = kernel.providers.get(profile)
         status = status_from_record(record)
         target = Path(dest_dir) if dest_dir is not None else None

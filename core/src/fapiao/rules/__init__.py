@@ -16,10 +16,10 @@ from fapiao.rules.arithmetic import (
     round_cent,
     split_gross,
 )
-from fapiao.rules.discount import check_discounts
+from fapiao.rules.discount import check_discounts, line_nature
 from fapiao.rules.parse import format_loc, issues_from_validation_error, load_json, parse_invoice
 from fapiao.rules.rates import ALLOWED_RATES, SIMPLIFIED_RATES, check_line_rate, format_rate
-from fapiao.rules.red import check_red_reversal, red_lines, reversible_lines
+from fapiao.rules.red import check_red_reversal, ensure_red_reversal, red_lines, reversible_lines
 from fapiao.rules.tax_codes import TaxCodeEntry, TaxCodeTable, item_display_name, tax_code_table
 from fapiao.rules.tax_id import (
     USCC_ALPHABET,
@@ -49,6 +49,7 @@ __all__ = [
     "check_red_reversal",
     "check_tax_id",
     "compute_totals",
+    "ensure_red_reversal",
     "ensure_valid",
     "format_loc",
     "format_rate",
@@ -57,6 +58,7 @@ __all__ = [
     "is_valid_uscc",
     "issues_from_validation_error",
     "item_display_name",
+    "line_nature",
     "line_tax",
     "load_json",
     "parse_invoice",

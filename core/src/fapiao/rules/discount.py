@@ -7,8 +7,10 @@ change another item's tax, so the platform refuses it and so do we.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fapiao.errors import ValidationIssue
-from fapiao.models import Invoice, LineKind
+from fapiao.models import Invoice, InvoiceLine, LineKind
 from fapiao.rules.arithmetic import InvoiceTotals
 from fapiao.rules.issues import (
     DISCOUNT_MISMATCH,
@@ -18,7 +20,7 @@ from fapiao.rules.issues import (
     issue,
 )
 
-__all__ = ["check_discounts", "discounted_line_index"]
+__all__ = ["check_discounts", "discounted_line_index", "line_nature"]
 
 
 def discounted_line_index(invoice: Invoice, index: int) -> int | None:
@@ -27,6 +29,16 @@ def discounted_line_index(invoice: Invoice, index: int) -> int | None:
         return None
     parent = index - 1
     return parent if invoice.lines[parent].kind is LineKind.NORMAL else None
+
+
+def line_nature(lines: Sequence[InvoiceLine], index: int) -> str:
+    """发票行性质 as the tax platform codes it, which every vendor's issue request carries
+    per line: ``"0"`` 正常行, ``"1"`` 折扣行, ``"2"`` 被折扣行 (followed by its discount)."""
+    if lines[index].kind is LineKind.DISCOUNT:
+        return "1"
+    if index + 1 < len(lines) and lines[index + 1].kind is LineKind.DISCOUNT:
+        return "2"
+    return "0"
 
 
 def check_discounts(invoice: Invoice, totals: InvoiceTotals) -> list[ValidationIssue]:

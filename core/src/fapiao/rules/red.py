@@ -42,7 +42,7 @@ from fapiao.rules.issues import (
     issue,
 )
 
-__all__ = ["check_red_reversal", "red_lines", "reversible_lines"]
+__all__ = ["check_red_reversal", "ensure_red_reversal", "red_lines", "reversible_lines"]
 
 _ZERO = Decimal("0.00")
 
@@ -265,6 +265,28 @@ def check_red_reversal(
             )
         )
     return issues
+
+
+def ensure_red_reversal(
+    blue: Invoice,
+    request: RedReversalRequest,
+    already_reversed: Mapping[int, Decimal] | None = None,
+    *,
+    provider: str | None = None,
+) -> None:
+    """:class:`RedReversalNotAllowed` for the first blocking issue ``check_red_reversal``
+    finds (its path as ``field``, its code as ``raw_code``, how many more in the message):
+    what every provider runs against the blue invoice its platform holds before it sends."""
+    issues = [i for i in check_red_reversal(blue, request, already_reversed) if not i.warning]
+    if issues:
+        first, more = issues[0], len(issues) - 1
+        raise RedReversalNotAllowed(
+            first.message_en + (f" (+{more} more)" if more else ""),
+            message_zh=first.message_zh + (f"（另有 {more} 项）" if more else ""),
+            provider=provider,
+            field=first.path,
+            raw_code=first.code,
+        )
 
 
 def red_lines(blue: Invoice, request: RedReversalRequest) -> tuple[LineTotals, ...]:

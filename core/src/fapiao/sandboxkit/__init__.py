@@ -49,6 +49,8 @@ from fapiao.sandboxkit.invoice_numbers import (
     parse_invoice_number,
     province_of_tax_id,
 )
+from fapiao.sandboxkit.memory import SandboxMemory
+from fapiao.sandboxkit.red import RedFormLine, red_invoice_from_form
 from fapiao.sandboxkit.render import (
     DocumentLine,
     DocumentParty,
@@ -60,8 +62,16 @@ from fapiao.sandboxkit.render import (
     render_pdf,
     render_xml,
 )
-from fapiao.sandboxkit.server import RunningServer, run_forever, serve, server_argument_parser
+from fapiao.sandboxkit.server import (
+    RunningServer,
+    run_forever,
+    serve,
+    serve_sandbox,
+    server_argument_parser,
+)
+from fapiao.sandboxkit.steering import steering_routes
 from fapiao.sandboxkit.tls import TlsFiles, generate_tls_files, sandbox_tls_files
+from fapiao.sandboxkit.tokens import SandboxToken, SandboxTokens
 
 __all__ = [
     "FAULT_HEADER",
@@ -78,8 +88,12 @@ __all__ = [
     "FaultMiddleware",
     "InvoiceDocumentData",
     "InvoiceNumberGenerator",
+    "RedFormLine",
     "RunningServer",
     "SandboxClock",
+    "SandboxMemory",
+    "SandboxToken",
+    "SandboxTokens",
     "TlsFiles",
     "abort_connection",
     "add_latency",
@@ -93,6 +107,7 @@ __all__ = [
     "parse_invoice_number",
     "province_of_tax_id",
     "rate_label",
+    "red_invoice_from_form",
     "render",
     "render_ofd",
     "render_pdf",
@@ -101,5 +116,7 @@ __all__ = [
     "run_forever",
     "sandbox_tls_files",
     "serve",
+    "serve_sandbox",
     "server_argument_parser",
+    "steering_routes",
 ]

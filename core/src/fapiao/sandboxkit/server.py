@@ -16,16 +16,19 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
+from fapiao.contract.sandbox import RunningSandbox
+from fapiao.sandboxkit.faults import FaultInjector
 from fapiao.sandboxkit.tls import TlsFiles, sandbox_tls_files
 from fapiao.transport.listen import bind_listening_socket
 
-__all__ = ["RunningServer", "run_forever", "serve", "server_argument_parser"]
+__all__ = ["RunningServer", "run_forever", "serve", "serve_sandbox", "server_argument_parser"]
 
 ASGIApp = Callable[..., Any]
 
@@ -181,6 +184,35 @@ def serve(
         graceful_shutdown_s=graceful_shutdown_s,
         access_log=access_log,
     ).start(startup_timeout)
+
+
+@contextmanager
+def serve_sandbox(
+    app: ASGIApp,
+    faults: FaultInjector,
+    *,
+    provider: str,
+    tls: bool,
+    settings: Callable[[RunningServer], Mapping[str, Any]],
+    seller_tax_ids: Iterable[str],
+) -> Iterator[RunningSandbox]:
+    """Serve a provider's sandbox for the ``with`` block as its ``fapiao.sandboxes`` starter
+    yields it: URL and CA file, the profile ``settings`` that reach it (given the server),
+    the sellers it knows, ``app`` to steer and ``faults`` to switch."""
+
+    def set_faults(changes: Mapping[str, Any]) -> None:
+        faults.configure(changes)
+
+    with serve(app, tls=tls) as server:
+        yield RunningSandbox(
+            provider=provider,
+            base_url=server.base_url,
+            settings=settings(server),
+            seller_tax_ids=tuple(seller_tax_ids),
+            ca_file=server.ca_file,
+            admin=app,
+            set_faults=set_faults,
+        )
 
 
 def server_argument_parser(prog: str, description: str) -> argparse.ArgumentParser:

@@ -38,6 +38,7 @@ from fapiao.contract.operations import (
 # checking downloaded files
 from fapiao.documents import (
     MEDIA_TYPES,
+    verified_document,
     verify_document,
 )
 
@@ -127,8 +128,10 @@ from fapiao.rules import (
     check_invoice,
     check_red_reversal,
     compute_totals,
+    ensure_red_reversal,
     ensure_valid,
     item_display_name,
+    line_nature,
     red_lines,
     reversible_lines,
 )
@@ -139,6 +142,17 @@ from fapiao.sdk.connector_base import (
 )
 from fapiao.sdk.provider_base import (
     ProviderBase,
+)
+
+# what a wire client needs beyond the transport: unreadable answers, tokens, windows, replays
+from fapiao.sdk.wire import (
+    AccessToken,
+    ReplayGuard,
+    SlidingWindow,
+    TokenKeeper,
+    VendorCode,
+    optional_decimal,
+    unreadable_answer,
 )
 
 # the shared HTTP client (never build your own)
@@ -153,6 +167,7 @@ __all__ = [
     "OPERATIONS",
     "RED_FORM_STATUS_CODES",
     "SANDBOX_GROUP",
+    "AccessToken",
     "AuthFailed",
     "CallbackRejected",
     "CallbackResult",
@@ -215,31 +230,40 @@ __all__ = [
     "RedReason",
     "RedReversalNotAllowed",
     "RedReversalRequest",
+    "ReplayGuard",
     "RunningSandbox",
     "SandboxOptions",
     "SandboxStarter",
     "Scrubber",
     "SecretError",
+    "SlidingWindow",
     "SourceDocument",
     "SpecialBusiness",
     "TaxTreatment",
+    "TokenKeeper",
     "UnsupportedOperation",
     "ValidationIssue",
     "ValueModel",
+    "VendorCode",
     "WriteBack",
     "amount_in_words",
     "check_invoice",
     "check_red_reversal",
     "compute_totals",
+    "ensure_red_reversal",
     "ensure_valid",
     "error_class_for",
     "error_for_code",
     "hookimpl",
     "item_display_name",
+    "line_nature",
     "mask_phone",
     "mask_tax_id",
+    "optional_decimal",
     "red_lines",
     "reversible_lines",
     "to_decimal",
+    "unreadable_answer",
+    "verified_document",
     "verify_document",
 ]

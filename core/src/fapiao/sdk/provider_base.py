@@ -7,8 +7,9 @@ It owns the declaration checks, generically, so plugins don't repeat them: every
 method a subclass defines (named in ``fapiao.contract.operations.OPERATIONS``) is wrapped so
 that an undeclared operation is refused with ``UnsupportedOperation`` before the plugin's code
 runs, and an invoice outside the declared kinds and limits is refused before ``issue`` sends
-it (``Capabilities.refuse_invoice``). Operations a subclass does not define are refused by the
-defaults below, and an operation it declares but has not written yet raises
+it (``Capabilities.refuse_invoice``), as is an undeclared delivery channel or document format
+before ``deliver`` or ``fetch_document`` runs. Operations a subclass does not define are
+refused by the defaults below, and an operation it declares but has not written yet raises
 :meth:`ProviderBase.not_implemented` (what a scaffolded stub raises too).
 """
 
@@ -46,18 +47,31 @@ SettingsT = TypeVar("SettingsT", bound=ProviderSettings)
 _GUARDED = "__fapiao_guarded__"
 
 
+_CHECKED_ARGUMENT: dict[Operation, tuple[int, str]] = {
+    Operation.ISSUE: (0, "invoice"),
+    Operation.DELIVER: (0, "delivery"),
+    Operation.DOCUMENTS: (1, "fmt"),
+}
+"""The argument whose declared limits an operation checks: (position after self, name)."""
+
+
 def _guard(spec: OperationSpec, method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` preceded by the declaration checks of its operation."""
+    checked = _CHECKED_ARGUMENT.get(spec.operation)
 
     def check(self: ProviderBase[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         caps = self.capabilities
         refusal = caps.refuse_operation(spec.operation, self.name)
-        if refusal is None and spec.operation is Operation.ISSUE:
-            invoice = args[0] if args else kwargs.get("invoice")
-            if isinstance(invoice, Invoice):
-                refusal = caps.refuse_invoice(
-                    invoice, self.name, strict_features=self.settings.strict_features
-                )
+        if refusal is None and checked is not None:
+            position, name = checked
+            value = args[position] if len(args) > position else kwargs.get(name)
+            if isinstance(value, Invoice):
+                strict = self.settings.strict_features
+                refusal = caps.refuse_invoice(value, self.name, strict_features=strict)
+            elif isinstance(value, Delivery):
+                refusal = caps.refuse_delivery_channel(value.channel, self.name)
+            elif isinstance(value, DocumentFormat):
+                refusal = caps.refuse_document_format(value, self.name)
         if refusal is not None:
             raise refusal
 

@@ -2,29 +2,29 @@
 
 It sits on the shared transport (``ProviderHttp``), which decides what a network failure
 means. This module adds Nuonuo's own: tokens cached per (endpoint, app, merchant) for the
-whole process and fetched under one lock, within the platform's quota of about 50 token
-calls per 30 days (``RateLimited`` rather than burning the last ones); and one resend of a
-call the gateway refused *because of its token*, which is safe even for issuance, since the
-gateway checks the token before any business runs.
+whole process, within the platform's quota of about 50 token calls per 30 days
+(``RateLimited`` rather than burning the last ones). Fetching a token once for concurrent
+callers and resending, once, a call the gateway refused *because of its token* (safe even
+for issuance: the gateway checks the token before any business runs) is
+``fapiao.sdk.TokenKeeper``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from fapiao.sdk import (
     OPERATIONS,
+    AccessToken,
     AuthFailed,
     Operation,
-    OutcomeUnknown,
-    ProviderError,
     ProviderHttp,
     RateLimited,
+    SlidingWindow,
+    TokenKeeper,
+    unreadable_answer,
 )
 from fapiao_provider_a.errors_map import SUCCESS, TOKEN_REJECTED, error_from_answer
 from fapiao_provider_a.protocol import SERVICES_PATH
@@ -39,12 +39,10 @@ _REFRESH_MARGIN = 300.0  # renew five minutes before the platform says it expire
 
 @dataclass
 class _Entry:
-    token: str | None = None
-    expires_at: float = 0.0
+    keeper: TokenKeeper = field(default_factory=lambda: TokenKeeper(margin_seconds=_REFRESH_MARGIN))
     refresh_token: str | None = None
     user_id: str | None = None
-    calls: deque[float] = field(default_factory=deque)
-    lock: asyncio.Lock | None = None
+    calls: SlidingWindow = field(default_factory=lambda: SlidingWindow(_MONTH))
 
 
 class TokenCache:
@@ -71,9 +69,10 @@ class NuonuoClient:
         self._secret = settings.app_secret.get_secret_value()
         self.token_url = settings.resolved_token_url()
         self._entry = TokenCache.entry((self.token_url, settings.app_key, settings.user_tax))
-        if settings.access_token is not None and self._entry.token is None:
-            self._entry.token = settings.access_token.get_secret_value()
-            self._entry.expires_at = float("inf")  # persisted: valid until refused
+        if settings.access_token is not None and self._entry.keeper.current is None:
+            # persisted: valid until the gateway refuses it
+            persisted = settings.access_token.get_secret_value()
+            self._entry.keeper.current = AccessToken(persisted, expires_at=float("inf"))
         if settings.refresh_token is not None and self._entry.refresh_token is None:
             self._entry.refresh_token = settings.refresh_token.get_secret_value()
             self._entry.user_id = settings.isv_user_id
@@ -83,25 +82,7 @@ class NuonuoClient:
         return len(self._entry.calls)
 
     async def access_token(self) -> str:
-        entry = self._entry
-        if entry.token is not None and time.time() < entry.expires_at - _REFRESH_MARGIN:
-            return entry.token
-        if entry.lock is None:
-            entry.lock = asyncio.Lock()
-        try:
-            async with entry.lock:
-                if entry.token is not None and time.time() < entry.expires_at - _REFRESH_MARGIN:
-                    return entry.token
-                return await self._fetch_token()
-        except RuntimeError:  # the lock belongs to another (finished) event loop
-            entry.lock = asyncio.Lock()
-            return await self.access_token()
-
-    def invalidate(self, token: str) -> None:
-        """Forget ``token`` after the gateway refused it (the next call fetches anew)."""
-        if self._entry.token == token:
-            self._entry.token = None
-            self._entry.expires_at = 0.0
+        return await self._entry.keeper.get(self._fetch_token)
 
     def _token_form(self) -> dict[str, str]:
         s = self.settings
@@ -136,12 +117,9 @@ class NuonuoClient:
             "redirect_uri": s.redirect_uri,
         }
 
-    async def _fetch_token(self) -> str:
+    async def _fetch_token(self, _previous: AccessToken | None) -> AccessToken:
         entry = self._entry
-        now = time.time()
-        while entry.calls and entry.calls[0] < now - _MONTH:
-            entry.calls.popleft()
-        if len(entry.calls) >= self.settings.token_calls_per_30_days:
+        if not entry.calls.admit(self.settings.token_calls_per_30_days):
             raise RateLimited(
                 f"token quota of {self.settings.token_calls_per_30_days} calls per 30 days "
                 "used up; persist and reuse tokens (settings.access_token)",
@@ -149,30 +127,26 @@ class NuonuoClient:
                 provider=self.provider,
                 retryable=False,
             )
-        entry.calls.append(now)
+        started = entry.keeper.clock()
         response = await self.http.post(
             self.token_url, data=self._token_form(), idempotent=True, operation="accessToken"
         )
         try:
             data: dict[str, Any] = response.json()
         except ValueError:
-            raise ProviderError(
-                f"token endpoint answered HTTP {response.status_code} without JSON",
-                message_zh="令牌接口返回非 JSON 内容",
-                provider=self.provider,
-                raw_code=str(response.status_code),
+            status = response.status_code
+            raise unreadable_answer(
+                None, "accessToken", provider=self.provider, status_code=status
             ) from None
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
             code = str(data.get("error") or data.get("code") or response.status_code)
             raise error_from_answer(code, data.get("error_description") or data.get("describe"))
-        entry.token = token
-        entry.expires_at = now + float(data.get("expires_in") or 86_400)
         if data.get("refresh_token"):
             entry.refresh_token = str(data["refresh_token"])
         if data.get("userId"):
             entry.user_id = str(data["userId"])
-        return token
+        return AccessToken(token, expires_at=started + float(data.get("expires_in") or 86_400))
 
     async def call(self, method: str, payload: Mapping[str, Any], *, operation: Operation) -> Any:
         """One signed service call for a step of ``operation``: the ``result`` of an
@@ -181,8 +155,8 @@ class NuonuoClient:
         idempotent = OPERATIONS[operation].idempotent
         content = dump_body(payload)
         body = content.encode("utf-8")
-        for attempt in (1, 2):
-            token = await self.access_token()
+
+        async def send(token: str) -> Any:
             params, signature = signed_query(self._secret, self.settings.app_key, content)
             headers = {
                 "Content-Type": "application/json; charset=UTF-8",
@@ -203,23 +177,12 @@ class NuonuoClient:
                 answer = response.json()
                 code = str(answer["code"])
             except (ValueError, KeyError, TypeError):
-                text = f"{method}: HTTP {response.status_code} answer is not the platform's JSON"
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        text,
-                        message_zh=f"{method} 的应答无法解析，结果未知，须查询确认",
-                        provider=self.provider,
-                    ) from None
-                raise ProviderError(
-                    text,
-                    message_zh=f"{method} 的应答无法解析",
-                    provider=self.provider,
-                    raw_code=str(response.status_code),
+                status = response.status_code
+                raise unreadable_answer(
+                    operation, method, provider=self.provider, status_code=status
                 ) from None
             if code == SUCCESS:
                 return answer.get("result")
-            if code in TOKEN_REJECTED and attempt == 1:
-                self.invalidate(token)
-                continue
             raise error_from_answer(code, answer.get("describe"))
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        return await self._entry.keeper.send(self._fetch_token, send, refused=TOKEN_REJECTED)

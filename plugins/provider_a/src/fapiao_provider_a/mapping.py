@@ -32,6 +32,8 @@ from fapiao.sdk import (
     RedConfirmationState,
     RedReason,
     RedReversalRequest,
+    line_nature,
+    optional_decimal,
 )
 from fapiao_provider_a.protocol import (
     BUYER,
@@ -67,12 +69,6 @@ __all__ = [
 ]
 
 PROVIDER = "nuonuo"
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    return Decimal(str(value))
 
 
 def _join(*parts: str | None) -> str:
@@ -127,13 +123,10 @@ def order_payload(
 ) -> dict[str, Any]:
     """The ``order`` of ``nuonuo.OpeMplatform.requestBillingNew`` for a blue invoice."""
     seller, buyer = invoice.seller, invoice.buyer
-    details = []
-    for index, (line, line_totals) in enumerate(zip(invoice.lines, totals.lines, strict=True)):
-        discounted = (
-            index + 1 < len(invoice.lines) and invoice.lines[index + 1].kind is LineKind.DISCOUNT
-        )
-        prop = "1" if line.kind is LineKind.DISCOUNT else "2" if discounted else "0"
-        details.append(_line_payload(line, line_totals, prop))
+    details = [
+        _line_payload(line, line_totals, line_nature(invoice.lines, index))
+        for index, (line, line_totals) in enumerate(zip(invoice.lines, totals.lines, strict=True))
+    ]
     push_mode = "-1"
     if buyer.email and buyer.mobile:
         push_mode = "2"
@@ -198,11 +191,11 @@ def invoice_from_order(order: Mapping[str, Any], seller: Party) -> Invoice:
                 tax_code=str(d.get("goodsCode") or ""),
                 spec=d.get("specType") or None,
                 unit=d.get("unit") or None,
-                quantity=_dec(d.get("num")),
-                unit_price=_dec(d.get("price")),
+                quantity=optional_decimal(d.get("num")),
+                unit_price=optional_decimal(d.get("price")),
                 amount=Decimal(str(d.get(amount_key) or "0")),
                 tax_rate=Decimal(str(d.get("taxRate") or "0")),
-                tax=None if inclusive else _dec(d.get("tax")),
+                tax=None if inclusive else optional_decimal(d.get("tax")),
                 treatment=treatment_of(d.get("zeroRateFlag")),
                 kind=LineKind.DISCOUNT if discount else LineKind.NORMAL,
             )
@@ -240,9 +233,6 @@ def invoice_from_order(order: Mapping[str, Any], seller: Party) -> Invoice:
     )
 
 
-_FORMATS = (DocumentFormat.PDF, DocumentFormat.OFD, DocumentFormat.XML)
-
-
 def _documents(
     item: Mapping[str, Any], number: str | None, keys: tuple[str, str, str]
 ) -> tuple[Document, ...]:
@@ -251,7 +241,7 @@ def _documents(
         return ()
     return tuple(
         Document(format=fmt, invoice_number=number, url=str(item[key]))
-        for fmt, key in zip(_FORMATS, keys, strict=True)
+        for fmt, key in zip(DocumentFormat, keys, strict=True)
         if item.get(key)
     )
 
@@ -287,9 +277,9 @@ def status_from_result(item: Mapping[str, Any], seller_tax_id: str) -> InvoiceSt
         serial_number=str(item.get("serialNo") or "") or None,
         invoice_number=number,
         issued_at=from_millis(item.get("invoiceTime")) if issued else None,
-        total_amount=_dec(item.get("exTaxAmount")),
-        total_tax=_dec(item.get("taxAmount")),
-        total_with_tax=_dec(item.get("orderAmount")),
+        total_amount=optional_decimal(item.get("exTaxAmount")),
+        total_tax=optional_decimal(item.get("taxAmount")),
+        total_with_tax=optional_decimal(item.get("orderAmount")),
         documents=_documents(item, number, ("pdfUrl", "ofdUrl", "xmlUrl")) if issued else (),
         is_red=str(item.get("invoiceType") or "1") == "2",
         original_invoice_number=str(item.get("oldEleInvoiceNumber") or "") or None,
@@ -310,7 +300,7 @@ def status_from_callback(content: Mapping[str, Any], seller_tax_id: str) -> Invo
     if state is InvoiceState.FAILED:
         cause = str(content.get("c_resultmsg") or content.get("c_msg") or "开票失败")
         error = _failure(raw, cause, "issuance failed at the platform")
-    bhsje, hjse = _dec(content.get("c_bhsje")), _dec(content.get("c_hjse"))
+    bhsje, hjse = optional_decimal(content.get("c_bhsje")), optional_decimal(content.get("c_hjse"))
     return InvoiceStatus(
         provider=PROVIDER,
         seller_tax_id=str(content.get("c_saletaxnum") or seller_tax_id),
@@ -354,8 +344,8 @@ def confirmation_from_form(form: Mapping[str, Any], seller_tax_id: str) -> RedCo
         if str(form.get("applySource")) == "1"
         else RedApplicant.SELLER,
         state=state,
-        amount=_dec(form.get("taxExcludedAmount")) or Decimal("0.00"),
-        tax=_dec(form.get("taxAmount")) or Decimal("0.00"),
+        amount=optional_decimal(form.get("taxExcludedAmount")) or Decimal("0.00"),
+        tax=optional_decimal(form.get("taxAmount")) or Decimal("0.00"),
         requires_confirmation=raw in NEEDS_CONFIRMATION,
         created_at=created,
         expires_at=created + CONFIRMATION_WINDOW if pending and created else None,
@@ -369,8 +359,8 @@ def blue_invoice_from_result(item: Mapping[str, Any], seller_tax_id: str) -> Inv
     lines = []
     for detail in item.get("invoiceItems") or []:
         prop = str(detail.get("invoiceLineProperty") or "0")
-        num = _dec(detail.get("itemNum"))
-        price = _dec(detail.get("itemPrice"))
+        num = optional_decimal(detail.get("itemNum"))
+        price = optional_decimal(detail.get("itemPrice"))
         lines.append(
             InvoiceLine(
                 name=str(detail.get("itemName") or ""),
@@ -381,7 +371,7 @@ def blue_invoice_from_result(item: Mapping[str, Any], seller_tax_id: str) -> Inv
                 unit_price=price if prop != "1" else None,
                 amount=Decimal(str(detail.get("itemAmount"))),
                 tax_rate=Decimal(str(detail.get("itemTaxRate") or "0")),
-                tax=_dec(detail.get("itemTaxAmount")),
+                tax=optional_decimal(detail.get("itemTaxAmount")),
                 treatment=treatment_of(detail.get("zeroRateFlag")),
                 kind=LineKind.DISCOUNT if prop == "1" else LineKind.NORMAL,
             )
@@ -469,8 +459,8 @@ def quota_from_credit_line(result: Mapping[str, Any], seller_tax_id: str) -> Quo
     """The answer of ``getCreditLine`` (授信额度), as of its ``amountUpdateTime``."""
     return Quota(
         seller_tax_id=seller_tax_id,
-        total=_dec(result.get("totalCreditLine")),
-        used=_dec(result.get("usedCreditLine")),
-        remaining=_dec(result.get("availableCreditLine")),
+        total=optional_decimal(result.get("totalCreditLine")),
+        used=optional_decimal(result.get("usedCreditLine")),
+        remaining=optional_decimal(result.get("availableCreditLine")),
         as_of=from_millis(result.get("amountUpdateTime")),
     )

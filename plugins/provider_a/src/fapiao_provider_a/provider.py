@@ -25,7 +25,6 @@ import contextlib
 import json
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -59,11 +58,12 @@ from fapiao.sdk import (
     RedConfirmationState,
     RedReversalNotAllowed,
     RedReversalRequest,
+    ReplayGuard,
     UnsupportedOperation,
-    check_red_reversal,
+    ensure_red_reversal,
     ensure_valid,
     red_lines,
-    verify_document,
+    verified_document,
 )
 from fapiao_provider_a import mapping
 from fapiao_provider_a.client import NuonuoClient
@@ -108,7 +108,6 @@ CAPABILITIES = Capabilities(
 )
 """Limits are the platform's (see README). Not declared: cancel (数电票 are never voided)."""
 
-_REPLAY_CAPACITY = 100_000
 _SECRET_HEADERS = re.compile(r"((?:accessToken|X-Nuonuo-Sign)\s*[:=]\s*)([^\s,&\"']+)", re.I)
 
 
@@ -129,7 +128,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         super().__init__(settings, http=http)
         self._secret = settings.app_secret.get_secret_value()
         self.client = NuonuoClient(self.http, settings, provider=self.name)
-        self._seen_callbacks: OrderedDict[str, float] = OrderedDict()
+        self._seen_callbacks = ReplayGuard(2 * settings.callback_max_age_seconds)
 
     # -- issue and query ---------------------------------------------------------------------
     async def issue(self, invoice: Invoice) -> IssueResult:
@@ -183,9 +182,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         self, key: str, values: Sequence[str], detail: bool = False
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        batch = self.capabilities.max_query_batch
-        for start in range(0, len(values), batch):
-            chunk = list(values[start : start + batch])
+        for chunk in self.capabilities.query_batches(values):
             try:
                 result = await self.client.call(
                     Method.QUERY,
@@ -200,7 +197,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
     async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
         self._check_seller(seller_tax_id)
         wanted = set(order_ids)
-        items = await self._query_items("orderNos", list(dict.fromkeys(order_ids)))
+        items = await self._query_items("orderNos", order_ids)
         return [
             mapping.status_from_result(item, seller_tax_id)
             for item in items
@@ -249,9 +246,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 provider=self.name,
                 raw_code=str(response.status_code),
             )
-        content = response.content
-        verify_document(fmt, content, invoice_number=number)
-        return Document.from_bytes(fmt, number, content, url=url)
+        return verified_document(fmt, number, response.content, url=url)
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         self._check_seller(delivery.seller_tax_id)
@@ -312,16 +307,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 field="original_invoice_number",
             )
         blue = mapping.blue_invoice_from_result(item, request.seller_tax_id)
-        issues = [i for i in check_red_reversal(blue, request) if not i.warning]
-        if issues:
-            first = issues[0]
-            raise RedReversalNotAllowed(
-                str(first.message_en) + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""),
-                message_zh=first.message_zh,
-                provider=self.name,
-                field=first.path,
-                raw_code=first.code,
-            )
+        ensure_red_reversal(blue, request, provider=self.name)
         payload = mapping.red_form_payload(
             request,
             blue,
@@ -440,9 +426,8 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             raise self._rejected("timestamp is not a number", "回调时间戳格式错误") from None
         if age > self.settings.callback_max_age_seconds:
             raise self._rejected(f"signed {int(age)} s ago", f"回调签名已过期（{int(age)} 秒前）")
-        if senid in self._seen_callbacks:
+        if not self._seen_callbacks.first_time(senid):
             raise self._rejected(f"replayed senid {senid}", "回调重放（senid 已处理）")
-        self._remember(senid)
         fields = dict(parse_qsl(text, keep_blank_values=True))
         operater = fields.get("operater", "")
         try:
@@ -474,13 +459,6 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
             response_status=200,
             response_body=b'{"status":"0000","message":"\xe5\x90\x8c\xe6\xad\xa5\xe6\x88\x90\xe5\x8a\x9f"}',
         )
-
-    def _remember(self, senid: str) -> None:
-        seen = self._seen_callbacks
-        seen[senid] = time.time()
-        horizon = time.time() - 2 * self.settings.callback_max_age_seconds
-        while seen and (len(seen) > _REPLAY_CAPACITY or next(iter(seen.values())) < horizon):
-            seen.popitem(last=False)
 
     def _rejected(self, why_en: str, why_zh: str) -> CallbackRejected:
         return CallbackRejected(

@@ -10,37 +10,28 @@ issuance since the platform checks the token before it looks at the business con
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fapiao.sdk import (
     OPERATIONS,
+    AccessToken,
     AuthFailed,
-    FapiaoError,
     Operation,
-    OutcomeUnknown,
     ProviderError,
     ProviderHttp,
+    TokenKeeper,
+    unreadable_answer,
 )
 from fapiao_provider_b.errors_map import TOKEN_REJECTED, to_canonical
 from fapiao_provider_b.protocol import Method, dumps, loads
 from fapiao_provider_b.settings import BaiwangSettings
 from fapiao_provider_b.signing import digest_password, public_params, sign
 
-__all__ = ["BaiwangClient", "Token"]
+__all__ = ["BaiwangClient"]
 
 _JSON = {"Content-Type": "application/json;charset=UTF-8"}
-
-
-@dataclass(frozen=True)
-class Token:
-    access_token: str
-    refresh_token: str | None
-    expires_at: float  # on the client's monotonic clock
-    refresh_expires_at: float | None
 
 
 class BaiwangClient:
@@ -61,35 +52,17 @@ class BaiwangClient:
         self.clock = clock
         self.on_secret = on_secret  # lets the scrubber learn each token as it is issued
         self._secret = settings.app_secret.get_secret_value()
-        self._token: Token | None = None
-        self._lock = asyncio.Lock()
+        margin = float(settings.token_refresh_margin_seconds)
+        self.tokens = TokenKeeper(margin_seconds=margin, clock=clock)
         self.token_requests = 0  # password grants + refreshes made (observable in tests)
         self.refreshes = 0
 
     # --- token -------------------------------------------------------------------------
 
     async def access_token(self) -> str:
-        token = self._token
-        if token is not None and self.clock() < token.expires_at - self._margin():
-            return token.access_token
-        async with self._lock:  # single flight: concurrent callers share one token call
-            token = self._token
-            if token is not None and self.clock() < token.expires_at - self._margin():
-                return token.access_token
-            self._token = await self._renew(token)
-            return self._token.access_token
+        return await self.tokens.get(self._renew)
 
-    def invalidate(self, access_token: str) -> None:
-        """Forget a token the platform refused (only if nobody replaced it meanwhile)."""
-        if self._token is not None and self._token.access_token == access_token:
-            self._token = Token(
-                access_token, self._token.refresh_token, 0.0, self._token.refresh_expires_at
-            )
-
-    def _margin(self) -> float:
-        return float(self.settings.token_refresh_margin_seconds)
-
-    async def _renew(self, old: Token | None) -> Token:
+    async def _renew(self, old: AccessToken | None) -> AccessToken:
         if (
             old is not None
             and old.refresh_token
@@ -117,7 +90,7 @@ class BaiwangClient:
             },
         )
 
-    async def _grant(self, grant_type: str, body: dict[str, Any]) -> Token:
+    async def _grant(self, grant_type: str, body: dict[str, Any]) -> AccessToken:
         self.token_requests += 1
         params = {
             "method": Method.TOKEN,
@@ -134,7 +107,7 @@ class BaiwangClient:
         raw = dumps(body)
         params["sign"] = sign(params, raw, self._secret)
         started = self.clock()
-        answer = await self._post(params, raw, idempotent=True, operation="token")
+        answer = await self._post(params, raw, operation=None, step="token")
         data = answer if isinstance(answer, dict) else {}
         access = data.get("access_token")
         if not access:
@@ -149,8 +122,8 @@ class BaiwangClient:
                 self.on_secret(str(secret))
         expires_in = float(data.get("expires_in") or 7200)
         refresh_in = data.get("refresh_expires_in")
-        return Token(
-            access_token=str(access),
+        return AccessToken(
+            str(access),
             refresh_token=str(refresh) if refresh else None,
             expires_at=started + expires_in,
             refresh_expires_at=started + float(refresh_in) if refresh_in else None,
@@ -162,29 +135,25 @@ class BaiwangClient:
         """Call ``method`` with ``body`` (``taxNo`` and ``data``/flat fields) for one step of
         ``operation`` and return ``response`` of a successful answer; raise the canonical
         error otherwise. The operations table says whether the call may be repeated."""
-        idempotent = OPERATIONS[operation].idempotent
         raw = dumps(body)
-        for attempt in (1, 2):
-            token = await self.access_token()
+
+        async def send(token: str) -> Any:
             params = public_params(method, app_key=self.settings.app_key, token=token)
             params["sign"] = sign(params, raw, self._secret)
-            try:
-                return await self._post(params, raw, idempotent=idempotent, operation=method)
-            except FapiaoError as exc:
-                if attempt == 1 and exc.raw_code in TOKEN_REJECTED:
-                    self.invalidate(token)
-                    continue
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            return await self._post(params, raw, operation=operation, step=method)
+
+        return await self.tokens.send(self._renew, send, refused=TOKEN_REJECTED)
 
     async def _post(
-        self, params: dict[str, str], raw: bytes, *, idempotent: bool, operation: str
+        self, params: dict[str, str], raw: bytes, *, operation: Operation | None, step: str
     ) -> Any:
+        """POST one call made for ``operation`` (``None``: the token grant, repeatable)."""
+        idempotent = operation is None or OPERATIONS[operation].idempotent
         response = await self.http.request(
             "POST",
             self.settings.api_path,
             idempotent=idempotent,
-            operation=operation,
+            operation=step,
             params=params,
             content=raw,
             headers=_JSON,
@@ -192,20 +161,14 @@ class BaiwangClient:
         try:
             answer = loads(response.content)
         except Exception as exc:  # a garbled answer: was it processed? only a query can tell
-            text = f"unreadable answer to {operation} (HTTP {response.status_code})"
-            if not idempotent:
-                raise OutcomeUnknown(
-                    text,
-                    message_zh=f"{operation} 应答无法解析，结果未知，须查询确认",
-                    provider=self.provider,
-                ) from exc
-            raise ProviderError(
-                text, message_zh=f"{operation} 应答无法解析", provider=self.provider
+            status = response.status_code
+            raise unreadable_answer(
+                operation, step, provider=self.provider, status_code=status
             ) from exc
         if not isinstance(answer, dict):
             raise ProviderError(
-                f"unexpected answer to {operation}",
-                message_zh=f"{operation} 应答格式异常",
+                f"unexpected answer to {step}",
+                message_zh=f"{step} 应答格式异常",
                 provider=self.provider,
             )
         if answer.get("success") is True:

@@ -15,7 +15,6 @@ from typing import Any
 
 from fapiao.sdk import (
     Invoice,
-    InvoiceKind,
     InvoiceLine,
     InvoiceState,
     InvoiceTotals,
@@ -30,6 +29,8 @@ from fapiao.sdk import (
     RedReason,
     RedReversalRequest,
     TaxTreatment,
+    line_nature,
+    optional_decimal,
 )
 from fapiao_provider_b.protocol import (
     CONFIRM_STATE,
@@ -46,11 +47,9 @@ __all__ = [
     "INVOICE_STATUS",
     "RED",
     "blue_invoice_from_record",
-    "blue_kind",
     "confirmation_from_form",
     "invoice_from_issue_data",
     "issue_data",
-    "line_nature",
     "quota_from_credit",
     "red_add_body",
     "red_issue_data",
@@ -85,15 +84,6 @@ _APPLICANT_BY_ENTRY = {entry: applicant for applicant, entry in ENTRY_IDENTITY.i
 def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
     """Drop absent optional fields: empty values only make the signed body longer."""
     return {k: v for k, v in mapping.items() if v is not None and v != ""}
-
-
-def line_nature(lines: Sequence[InvoiceLine], i: int) -> str:
-    """发票行性质: 0 正常行, 1 折扣行, 2 被折扣行 (a line followed by its discount)."""
-    if lines[i].kind is LineKind.DISCOUNT:
-        return "1"
-    if i + 1 < len(lines) and lines[i + 1].kind is LineKind.DISCOUNT:
-        return "2"
-    return "0"
 
 
 def _line_data(line: InvoiceLine, totals: LineTotals, nature: str) -> dict[str, Any]:
@@ -185,12 +175,6 @@ def red_issue_data(confirmation: RedConfirmation) -> dict[str, Any]:
     }
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def invoice_from_issue_data(
     tax_no: str, data: Mapping[str, Any], *, seller_name: str | None = None
 ) -> Invoice:
@@ -211,11 +195,11 @@ def invoice_from_issue_data(
                 tax_code=str(item.get("goodsCode") or ""),
                 spec=item.get("goodsSpecification"),
                 unit=item.get("goodsUnit"),
-                quantity=_dec(item.get("goodsQuantity")),
-                unit_price=_dec(item.get("goodsPrice")),
-                amount=_dec(item.get("goodsTotalPrice")),
-                tax_rate=_dec(item.get("goodsTaxRate")),
-                tax=_dec(item.get("goodsTotalTax")),
+                quantity=optional_decimal(item.get("goodsQuantity")),
+                unit_price=optional_decimal(item.get("goodsPrice")),
+                amount=optional_decimal(item.get("goodsTotalPrice")),
+                tax_rate=optional_decimal(item.get("goodsTaxRate")),
+                tax=optional_decimal(item.get("goodsTotalTax")),
                 treatment=treatment,
                 preferential_policy=policy,
                 kind=LineKind.DISCOUNT if item.get("invoiceLineNature") == "1" else LineKind.NORMAL,
@@ -272,9 +256,9 @@ def status_from_record(
         serial_number=record.get("invoiceId") or None,
         invoice_number=record.get("invoiceNo") or None,
         issued_at=parse_date(record.get("invoiceDate")),
-        total_amount=_dec(record.get("invoiceTotalPrice")),
-        total_tax=_dec(record.get("invoiceTotalTax")),
-        total_with_tax=_dec(record.get("invoiceTotalPriceTax")),
+        total_amount=optional_decimal(record.get("invoiceTotalPrice")),
+        total_tax=optional_decimal(record.get("invoiceTotalTax")),
+        total_with_tax=optional_decimal(record.get("invoiceTotalPriceTax")),
         is_red=str(record.get("invoiceType")) == RED,
         original_invoice_number=record.get("originalInvoiceNo") or None,
         raw_status=str(raw_status) if raw_status is not None else None,
@@ -326,8 +310,8 @@ def red_add_body(
             "originInvoiceIsPaper": "N",
             "originalInvoiceNo": request.original_invoice_number,
             "originInvoiceDate": format_date(issued, SPEC_DATE_FORMAT) if issued else None,
-            "originInvoiceTotalPrice": _dec(blue.get("invoiceTotalPrice")),
-            "originInvoiceTotalTax": _dec(blue.get("invoiceTotalTax")),
+            "originInvoiceTotalPrice": optional_decimal(blue.get("invoiceTotalPrice")),
+            "originInvoiceTotalTax": optional_decimal(blue.get("invoiceTotalTax")),
             "originInvoiceType": blue.get("invoiceTypeCode"),
             "invoiceTotalPrice": total_amount,
             "invoiceTotalTax": total_tax,
@@ -360,17 +344,13 @@ def confirmation_from_form(
         reason=_REASON_BY_LABEL.get(str(form.get("redInvoiceLabel")), RedReason.INVOICING_ERROR),
         applicant=_APPLICANT_BY_ENTRY.get(str(form.get("entryIdentity")), RedApplicant.SELLER),
         state=state,
-        amount=_dec(form.get("invoiceTotalPrice")) or Decimal("0.00"),
-        tax=_dec(form.get("invoiceTotalTax")) or Decimal("0.00"),
+        amount=optional_decimal(form.get("invoiceTotalPrice")) or Decimal("0.00"),
+        tax=optional_decimal(form.get("invoiceTotalTax")) or Decimal("0.00"),
         requires_confirmation=raw in ("02", "03"),
         created_at=created,
         expires_at=expires,
         raw_status=raw or None,
     )
-
-
-def blue_kind(record: Mapping[str, Any]) -> InvoiceKind | None:
-    return _KIND_BY_CODE.get(str(record.get("invoiceTypeCode")))
 
 
 def blue_invoice_from_record(record: Mapping[str, Any], seller_tax_id: str) -> Invoice:
@@ -385,8 +365,8 @@ def quota_from_credit(answer: Mapping[str, Any], seller_tax_id: str) -> Quota:
     """The answer of ``creditquery`` (授信额度), read now: the platform stamps no time."""
     return Quota(
         seller_tax_id=seller_tax_id,
-        total=_dec(answer.get("totalCreditLine")),
-        used=_dec(answer.get("usedCreditLine")),
-        remaining=_dec(answer.get("remainingCreditLine")),
+        total=optional_decimal(answer.get("totalCreditLine")),
+        used=optional_decimal(answer.get("usedCreditLine")),
+        remaining=optional_decimal(answer.get("remainingCreditLine")),
         as_of=datetime.now(UTC),
     )

@@ -32,7 +32,6 @@ __all__ = [
     "FILE_TYPE",
     "INVOICE_TYPE_CODE",
     "METHOD_VERSION",
-    "PLATFORM_REMOTE_ERROR",
     "RED_LABEL",
     "SPEC_DATE_FORMAT",
     "Method",
@@ -75,9 +74,6 @@ METHOD_VERSION: Final[dict[str, str]] = {
 }
 """v7.0 methods carry ``signType``/``encryptType``/``encryptScope`` and a flat body; v6.0
 business methods wrap their content in ``data`` (except ``redforminfo``, flat)."""
-
-PLATFORM_REMOTE_ERROR: Final = "100006"
-"""The platform's "远程服务错误": the real, business reason is in ``subCode``/``subMessage``."""
 
 INVOICE_TYPE_CODE: Final[dict[InvoiceKind, str]] = {
     InvoiceKind.SPECIAL: "01",  # 数电票（增值税专用发票）

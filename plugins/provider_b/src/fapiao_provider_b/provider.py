@@ -44,11 +44,10 @@ from fapiao.sdk import (
     RedConfirmationState,
     RedReversalNotAllowed,
     RedReversalRequest,
-    UnsupportedOperation,
-    check_red_reversal,
+    ensure_red_reversal,
     ensure_valid,
     red_lines,
-    verify_document,
+    verified_document,
 )
 from fapiao_provider_b.client import BaiwangClient
 from fapiao_provider_b.errors_map import to_canonical
@@ -187,10 +186,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
 
     async def query(self, seller_tax_id: str, order_ids: Sequence[str]) -> list[InvoiceStatus]:
         found: list[InvoiceStatus] = []
-        batch = self.capabilities.max_query_batch
-        unique = list(dict.fromkeys(order_ids))
-        for start in range(0, len(unique), batch):
-            chunk = unique[start : start + batch]
+        for chunk in self.capabilities.query_batches(order_ids):
             answer = await self.client.call(
                 Method.QUERY,
                 {"taxNo": seller_tax_id, "data": {"serialNos": chunk}},
@@ -223,15 +219,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
     async def red_apply(self, request: RedReversalRequest) -> RedConfirmation:
         record = await self._blue_record(request.seller_tax_id, request.original_invoice_number)
         blue = blue_invoice_from_record(record, request.seller_tax_id)
-        problems = [i for i in check_red_reversal(blue, request) if not i.warning]
-        if problems:
-            first = problems[0]
-            raise RedReversalNotAllowed(
-                first.message_en,
-                message_zh=first.message_zh,
-                provider=self.name,
-                field=first.path,
-            )
+        ensure_red_reversal(blue, request, provider=self.name)
         lines = red_lines(blue, request)
         body = {"taxNo": request.seller_tax_id}
         body.update(red_add_body(request, record, lines, record.get("invoiceDetailsList") or []))
@@ -322,8 +310,7 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
                 message_zh=f"{invoice_number} 的 {fmt.value} 文件内容不是合法的 base64",
                 provider=self.name,
             ) from exc
-        verify_document(fmt, data, invoice_number=invoice_number)
-        return Document.from_bytes(fmt, invoice_number, data)
+        return verified_document(fmt, invoice_number, data)
 
     async def fetch_document(self, status: InvoiceStatus, fmt: DocumentFormat) -> Document:
         for document in status.documents:
@@ -351,13 +338,6 @@ class BaiwangProvider(ProviderBase[BaiwangSettings]):
         return self._document(fmt, status.invoice_number, (answer or {}).get("content"))
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
-        if delivery.channel not in self.capabilities.delivery_channels:
-            raise UnsupportedOperation(
-                f"Baiwang pushes invoices by e-mail only, not by {delivery.channel.value}",
-                message_zh=f"百望云仅支持邮件交付，不支持 {delivery.channel.value}",
-                provider=self.name,
-                field="channel",
-            )
         if "@" not in delivery.address.strip("@"):
             raise InvalidRequest(
                 f"not an e-mail address: {delivery.address!r}",

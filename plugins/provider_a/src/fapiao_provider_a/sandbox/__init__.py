@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from fapiao.sdk import RunningSandbox, SandboxOptions
 from fapiao_provider_a.sandbox.app import create_app
@@ -38,7 +37,7 @@ __all__ = [
 
 @contextmanager
 def start_sandbox(options: SandboxOptions | None = None) -> Iterator[RunningSandbox]:
-    from fapiao.sandboxkit import FaultConfig, serve
+    from fapiao.sandboxkit import FaultConfig, serve_sandbox
 
     opts = options or SandboxOptions()
     merchants = [DEMO_MERCHANT, DEMO_BUYER]
@@ -58,23 +57,18 @@ def start_sandbox(options: SandboxOptions | None = None) -> Iterator[RunningSand
         faults=FaultConfig(**dict(opts.faults)),
     )
     app = create_app(config)
-    with serve(app, tls=opts.tls) as server:
-
-        def set_faults(changes: Any) -> None:
-            app.injector.configure(changes)
-
-        yield RunningSandbox(
-            provider="nuonuo",
-            base_url=server.base_url,
-            settings={
-                "app_key": DEMO_APP_KEY,
-                "app_secret": DEMO_APP_SECRET,
-                "user_tax": DEMO_TAX_ID,
-                "base_url": server.base_url,
-                "verify_tls": server.ca_file or True,
-            },
-            seller_tax_ids=tuple(m.tax_id for m in merchants),
-            ca_file=server.ca_file,
-            admin=app,
-            set_faults=set_faults,
-        )
+    with serve_sandbox(
+        app,
+        app.injector,
+        provider="nuonuo",
+        tls=opts.tls,
+        seller_tax_ids=[m.tax_id for m in merchants],
+        settings=lambda server: {
+            "app_key": DEMO_APP_KEY,
+            "app_secret": DEMO_APP_SECRET,
+            "user_tax": DEMO_TAX_ID,
+            "base_url": server.base_url,
+            "verify_tls": server.ca_file or True,
+        },
+    ) as running:
+        yield running

@@ -5,14 +5,14 @@ checks (``gateway``), then dispatches on the ``method`` header (``operations``).
 ``{"code", "describe", "result"}`` with HTTP 200, as the platform does; HTTP errors only come
 from injected faults (``fapiao.sandboxkit.FaultMiddleware``). Everything under
 ``/__sandbox__/`` is for tests and demos (never faulted): the virtual clock, a buyer using an
-invoice, counters and callback deliveries, and the shared fault switches.
+invoice and the counters (``fapiao.sandboxkit.steering_routes``: what every sandbox offers;
+this one's state adds its callback deliveries), and the shared fault switches.
 """
 
 from __future__ import annotations
 
 import json
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fapiao.sandboxkit import FaultInjector, FaultMiddleware
+from fapiao.sandboxkit import FaultInjector, FaultMiddleware, steering_routes
 from fapiao_provider_a.errors_map import CODES, SUCCESS
 from fapiao_provider_a.protocol import SERVICES_PATH, TOKEN_PATH
 from fapiao_provider_a.sandbox.callbacks import delivery_json, send_callbacks
@@ -39,7 +39,7 @@ __all__ = ["create_app"]
 def _answer(code: str, result: Any = None, describe: str | None = None) -> Response:
     body = {
         "code": code,
-        "describe": describe or (CODES[code].describe if code in CODES else "成功"),
+        "describe": describe or (CODES[code].message if code in CODES else "成功"),
         "result": result,
     }
     return Response(dump_body(body), media_type="application/json; charset=utf-8")
@@ -89,29 +89,14 @@ def create_app(config: SandboxConfig | None = None) -> Any:
         content, media = found
         return Response(content, media_type=media)
 
-    async def clock(request: Request) -> Response:
-        if request.method == "POST":
-            data = await request.json()
-            state.clock.advance(timedelta(seconds=float(data.get("advance_seconds", 0))))
-        return JSONResponse({"now": state.clock.now().isoformat()})
-
-    async def use_invoice(request: Request) -> Response:
-        try:
-            state.mark_used(request.path_params["number"])
-        except KeyError:
-            return JSONResponse({"error": "unknown invoice"}, 404)
-        return JSONResponse({"used": True})
-
-    async def overview(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "counters": dict(state.counters),
-                "invoices": len(state.records),
-                "forms": len(state.forms),
-                "deliveries": state.deliveries,
-                "callbacks": [delivery_json(d) for d in callbacks.deliveries[-200:]],
-            }
-        )
+    def overview() -> dict[str, Any]:
+        return {
+            "counters": dict(state.counters),
+            "invoices": len(state.records),
+            "forms": len(state.forms),
+            "deliveries": state.deliveries,
+            "callbacks": [delivery_json(d) for d in callbacks.deliveries[-200:]],
+        }
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> Any:
@@ -122,9 +107,7 @@ def create_app(config: SandboxConfig | None = None) -> Any:
         Route(TOKEN_PATH, access_token, methods=["POST"]),
         Route(SERVICES_PATH, services, methods=["POST"]),
         Route(FILE_ROUTE, invoice_file, methods=["GET"]),
-        Route("/__sandbox__/clock", clock, methods=["GET", "POST"]),
-        Route("/__sandbox__/invoices/{number}/use", use_invoice, methods=["POST"]),
-        Route("/__sandbox__/state", overview, methods=["GET"]),
+        *steering_routes(state.clock, mark_used=state.mark_used, snapshot=overview),
     ]
     inner = Starlette(routes=routes, lifespan=lifespan)
     app = FaultMiddleware(

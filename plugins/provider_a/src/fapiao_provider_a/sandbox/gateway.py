@@ -20,8 +20,6 @@ from fapiao_provider_a.signing import verify
 
 __all__ = ["authenticate", "grant_token"]
 
-_MONTH = 30 * 86_400
-
 
 def grant_token(state: SandboxState, form: Mapping[str, str]) -> dict[str, Any]:
     """``POST /accessToken`` (``client_credentials``): a token, or ``error``/``error_description``."""
@@ -33,19 +31,14 @@ def grant_token(state: SandboxState, form: Mapping[str, str]) -> dict[str, Any]:
         secret = form.get("client_secret", "")
         if merchant is None or not secrets.compare_digest(merchant.app_secret, secret):
             return _token_refusal("070304")
-        now = time.time()
-        calls = [t for t in state.token_calls.get(client_id, []) if t > now - _MONTH]
-        if len(calls) >= state.config.token_calls_per_30_days:
+        if not state.token_calls[client_id].admit(state.config.token_calls_per_30_days):
             return _token_refusal("070306")
-        calls.append(now)
-        state.token_calls[client_id] = calls
-        token = secrets.token_hex(16)
-        state.tokens[token] = (client_id, now + state.config.token_ttl_seconds)
-        return {"access_token": token, "expires_in": state.config.token_ttl_seconds}
+        token = state.tokens.grant(client_id, state.config.token_ttl_seconds)
+        return {"access_token": token.value, "expires_in": state.config.token_ttl_seconds}
 
 
 def _token_refusal(code: str) -> dict[str, Any]:
-    return {"error": code, "error_description": CODES[code].describe}
+    return {"error": code, "error_description": CODES[code].message}
 
 
 def authenticate(
@@ -70,37 +63,15 @@ def authenticate(
         signature, merchant.app_secret, app_key, senid, nonce, timestamp, text
     ):
         raise PlatformError("070601")
-    _check_senid(state, senid)
-    _check_token(state, headers.get("accesstoken"), app_key)
+    if not state.seen_senids.first_time(senid):
+        raise PlatformError("070603")
+    refused = state.tokens.check(headers.get("accesstoken"), app_key)
+    if refused:
+        raise PlatformError("070301" if refused == "invalid" else "070302")
     user_tax = headers.get("usertax") or ""
     if user_tax and user_tax != merchant.tax_id:
         raise PlatformError("070801")
-    if config.requests_per_second:
-        with state.lock:
-            now = time.monotonic()
-            window = [t for t in state.call_times.get(app_key, []) if t > now - 1.0]
-            if len(window) >= config.requests_per_second:
-                raise PlatformError("070701")
-            window.append(now)
-            state.call_times[app_key] = window
+    limit = config.requests_per_second
+    if limit and not state.call_times[app_key].admit(limit):
+        raise PlatformError("070701")
     return merchant
-
-
-def _check_senid(state: SandboxState, senid: str) -> None:
-    with state.lock:
-        now = time.time()
-        if senid in state.seen_senids:
-            raise PlatformError("070603")
-        state.seen_senids[senid] = now
-        if len(state.seen_senids) > 200_000:
-            horizon = now - 2 * state.config.timestamp_tolerance_seconds
-            state.seen_senids = {s: t for s, t in state.seen_senids.items() if t > horizon}
-
-
-def _check_token(state: SandboxState, token: str | None, app_key: str) -> None:
-    with state.lock:
-        held = state.tokens.get(token or "")
-        if held is None or held[0] != app_key:
-            raise PlatformError("070301")
-        if held[1] < time.time():
-            raise PlatformError("070302")

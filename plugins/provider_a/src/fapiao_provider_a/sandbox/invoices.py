@@ -102,10 +102,8 @@ def submit(
         key = (merchant.tax_id, invoice.order_id)
         if key in state.by_order:
             raise PlatformError("E9106")
-        used = state.used_credit.get(merchant.tax_id, Decimal("0"))
-        if used + totals.total_amount > merchant.credit_line:
+        if not state.use_credit(merchant.tax_id, totals.total_amount, merchant.credit_line):
             raise PlatformError("E9201")
-        state.used_credit[merchant.tax_id] = used + totals.total_amount
         record = Record(
             serial=state.new_serial(),
             order_no=invoice.order_id,
@@ -269,7 +267,7 @@ def deliver(call: Call) -> Any:
 def credit_line(call: Call) -> Any:
     state, merchant = call.state, call.merchant
     with state.lock:
-        used = state.used_credit.get(merchant.tax_id, Decimal("0"))
+        used = state.credit_used.get(merchant.tax_id, Decimal("0"))
         return {
             "totalCreditLine": money(merchant.credit_line),
             "usedCreditLine": money(used),

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fapiao.sandboxkit import red_invoice_from_form
 from fapiao.sdk import (
     CENT,
     FapiaoError,
-    InvoiceLine,
     RedLine,
     RedReason,
     RedReversalRequest,
@@ -142,10 +142,7 @@ def _save_red_form(
             tax=sum((t.tax for t in lines), Decimal("0")).quantize(CENT),
             created=now,
             status=status,
-            detail=[
-                {"index": t.index, "amount": t.amount, "tax": t.tax, "quantity": t.quantity}
-                for t in lines
-            ],
+            detail=[(t.index, t.amount, t.tax, t.quantity) for t in lines],
             callback_url=payload.get("callbackUrl") or None,
         )
         state.forms[bill_id] = form
@@ -169,25 +166,7 @@ def _open_red(
     key = (blue.merchant.tax_id, order)
     if key in state.by_order or form.red is not None:
         raise PlatformError("E9106")
-    magnitudes = []
-    for entry in form.detail:
-        source = blue.invoice.lines[entry["index"]]
-        quantity = entry["quantity"]
-        magnitudes.append(
-            InvoiceLine(
-                name=source.name,
-                tax_code=source.tax_code,
-                spec=source.spec,
-                unit=source.unit,
-                quantity=abs(quantity) if quantity is not None else None,
-                unit_price=None,
-                amount=abs(entry["amount"]),
-                tax_rate=source.tax_rate,
-                tax=abs(entry["tax"]),
-                treatment=source.treatment,
-            )
-        )
-    invoice = blue.invoice.model_copy(update={"order_id": order, "lines": tuple(magnitudes)})
+    invoice = red_invoice_from_form(blue.invoice, form.detail, order_id=order)
     record = Record(
         serial=state.new_serial(),
         order_no=order,

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import threading
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
-from fapiao.sdk import Invoice
+from fapiao.sandboxkit import RedFormLine, SandboxMemory, SandboxTokens
+from fapiao.sdk import Invoice, ReplayGuard, SlidingWindow
 from fapiao_provider_a.errors_map import CODES
 from fapiao_provider_a.sandbox.config import Merchant, SandboxConfig
 
@@ -32,7 +32,7 @@ class PlatformError(Exception):
     def __init__(self, code: str, detail: str | None = None) -> None:
         entry = CODES.get(code)
         self.code = code
-        self.describe = (entry.describe if entry else code) + (f"：{detail}" if detail else "")
+        self.describe = (entry.message if entry else code) + (f"：{detail}" if detail else "")
         super().__init__(f"{code} {self.describe}")
 
 
@@ -80,38 +80,30 @@ class RedForm:
     tax: Decimal  # negative
     created: datetime
     status: str
-    detail: list[dict[str, Any]]
+    detail: list[RedFormLine]  # the red lines (signed), each naming its blue line
     callback_url: str | None = None
     red: Record | None = None
     confirm_time: datetime | None = None
 
 
-class SandboxState:
-    """Everything the sandbox remembers, guarded by one lock."""
+class SandboxState(SandboxMemory[Record]):
+    """Everything the sandbox remembers, guarded by one lock (the shared part, with the
+    clock, numbers, counters, deliveries and credit use, is ``SandboxMemory``)."""
 
     def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(province="33")
         self.config = config
-        self.lock = threading.RLock()
-        self.clock = SandboxClock()
         self.records: dict[str, Record] = {}  # by serial
         self.by_order: dict[tuple[str, str], Record] = {}  # (seller tax id, orderNo)
-        self.by_number: dict[str, Record] = {}
         self.forms: dict[str, RedForm] = {}
-        self.used_credit: dict[str, Decimal] = {}
-        self.deliveries: list[dict[str, Any]] = []
-        self.tokens: dict[str, tuple[str, float]] = {}  # token → (app key, expiry)
-        self.token_calls: dict[str, list[float]] = {}
-        self.call_times: dict[str, list[float]] = {}  # app key → monotonic times of calls
-        self.seen_senids: dict[str, float] = {}
-        self.counters: dict[str, int] = {}
+        self.tokens = SandboxTokens(lambda: datetime.now(UTC))  # they follow real time
+        # by app key: token grants in 30 days, service calls in the last second
+        self.token_calls = defaultdict[str, SlidingWindow](lambda: SlidingWindow(30 * 86_400))
+        self.call_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(1.0))
+        self.seen_senids = ReplayGuard(2 * config.timestamp_tolerance_seconds, capacity=200_000)
         self.serials = itertools.count(1)
-        self.numbers = InvoiceNumberGenerator(default_province="33")
         self.on_issued: Callable[[Record], None] | None = None
         self.on_form_changed: Callable[[RedForm], None] | None = None
-
-    def count(self, name: str) -> None:
-        with self.lock:
-            self.counters[name] = self.counters.get(name, 0) + 1
 
     def new_serial(self) -> str:
         """The platform's invoiceSerialNum: a timestamp and a sequence."""
@@ -119,16 +111,7 @@ class SandboxState:
 
     # -- steering (tests, admin endpoints) ------------------------------------------------
     def expire_tokens(self) -> None:
-        with self.lock:
-            self.tokens = {t: (k, 0.0) for t, (k, _) in self.tokens.items()}
-
-    def mark_used(self, invoice_number: str) -> None:
-        """The buyer has used the invoice (勾选抵扣/入账): red forms then need confirmation."""
-        with self.lock:
-            record = self.by_number.get(invoice_number)
-            if record is None:
-                raise KeyError(invoice_number)
-            record.used = True
+        self.tokens.expire_all()
 
     def confirm_form(
         self, merchant: Merchant, payload: Mapping[str, Any], *, base_url: str

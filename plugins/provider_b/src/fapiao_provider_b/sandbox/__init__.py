@@ -8,7 +8,7 @@ is the starter advertised in the ``fapiao.sandboxes`` entry-point group for the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,7 +54,7 @@ def demo_settings(base_url: str, *, ca_file: str | None = None) -> dict[str, Any
 @contextmanager
 def start_sandbox(options: SandboxOptions | None = None) -> Iterator[RunningSandbox]:
     """Start a sandbox on a free loopback port for the lifetime of the ``with`` block."""
-    from fapiao.sandboxkit import FaultConfig, serve
+    from fapiao.sandboxkit import FaultConfig, serve_sandbox
 
     options = options or SandboxOptions()
     sellers = [DEMO_SELLER]
@@ -68,17 +68,12 @@ def start_sandbox(options: SandboxOptions | None = None) -> Iterator[RunningSand
         faults=FaultConfig.model_validate(dict(options.faults)),
     )
     sandbox = create_app(config)
-
-    def set_faults(changes: Mapping[str, Any]) -> None:
-        sandbox.faults.configure(changes)
-
-    with serve(sandbox, tls=options.tls) as server:
-        yield RunningSandbox(
-            provider="baiwang",
-            base_url=server.base_url,
-            settings=demo_settings(server.base_url, ca_file=server.ca_file),
-            seller_tax_ids=tuple(s.tax_no for s in sellers),
-            ca_file=server.ca_file,
-            admin=sandbox,
-            set_faults=set_faults,
-        )
+    with serve_sandbox(
+        sandbox,
+        sandbox.faults,
+        provider="baiwang",
+        tls=options.tls,
+        seller_tax_ids=[s.tax_no for s in sellers],
+        settings=lambda server: demo_settings(server.base_url, ca_file=server.ca_file),
+    ) as running:
+        yield running

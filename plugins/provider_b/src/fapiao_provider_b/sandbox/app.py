@@ -1,9 +1,10 @@
 """The sandbox as an ASGI application: the platform's single route plus steering endpoints.
 
 ``POST /router/rest`` dispatches on ``method`` like the real gateway. Everything under
-``/__sandbox__/`` is for tests and demos (never faulted): state counters, the virtual clock,
-a buyer using an invoice or deciding on a red form, expiring tokens, and the shared fault
-switches at ``/__sandbox__/faults``.
+``/__sandbox__/`` is for tests and demos (never faulted): state counters, the virtual clock
+and a buyer using an invoice (``fapiao.sandboxkit.steering_routes``, as every sandbox), the
+buyer deciding on a red form, expiring tokens, and the shared fault switches at
+``/__sandbox__/faults``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fapiao.sandboxkit import FaultInjector, FaultMiddleware
+from fapiao.sandboxkit import FaultInjector, FaultMiddleware, steering_routes
 from fapiao_provider_b.errors_map import ERRORS, BaiwangError
 from fapiao_provider_b.protocol import API_PATH, Method, dumps, loads
 from fapiao_provider_b.sandbox.calls import Call, business
@@ -57,10 +58,10 @@ class BaiwangSandbox:
         self.router = Starlette(
             routes=[
                 Route(API_PATH, self._rest, methods=["POST"]),
-                Route("/__sandbox__/state", self._state, methods=["GET"]),
-                Route("/__sandbox__/clock", self._clock, methods=["POST"]),
+                *steering_routes(
+                    self.state.clock, mark_used=self.mark_used, snapshot=self.state.snapshot
+                ),
                 Route("/__sandbox__/tokens/expire", self._expire, methods=["POST"]),
-                Route("/__sandbox__/invoices/{number}/use", self._use, methods=["POST"]),
                 Route(
                     "/__sandbox__/red-forms/{uuid}/counterparty",
                     self._counterparty,
@@ -118,24 +119,8 @@ class BaiwangSandbox:
 
     # --- steering over HTTP ----------------------------------------------------------------
 
-    async def _state(self, request: Request) -> JSONResponse:
-        return JSONResponse(self.state.snapshot())
-
-    async def _clock(self, request: Request) -> JSONResponse:
-        payload = await request.json()
-        now = self.state.clock.advance(timedelta(seconds=float(payload["advance_seconds"])))
-        return JSONResponse({"now": now.isoformat()})
-
     async def _expire(self, request: Request) -> JSONResponse:
         return JSONResponse({"expired": self.state.expire_tokens()})
-
-    async def _use(self, request: Request) -> JSONResponse:
-        number = request.path_params["number"]
-        try:
-            self.state.mark_used(number)
-        except KeyError:
-            return JSONResponse({"error": f"no invoice {number}"}, 404)
-        return JSONResponse({"invoiceNo": number, "used": True})
 
     async def _counterparty(self, request: Request) -> Response:
         payload = await request.json()

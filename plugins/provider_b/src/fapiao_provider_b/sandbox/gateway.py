@@ -7,16 +7,14 @@ a token error safe for the client even on issuance.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from fapiao_provider_b.errors_map import ERRORS, BaiwangError
 from fapiao_provider_b.protocol import METHOD_VERSION, Method
 from fapiao_provider_b.sandbox.config import SandboxApp
-from fapiao_provider_b.sandbox.state import ApiError, SandboxState, TokenRecord
+from fapiao_provider_b.sandbox.state import ApiError, SandboxState
 from fapiao_provider_b.signing import digest_password, sign_matches
 
 __all__ = ["authenticate", "grant_token"]
@@ -27,17 +25,6 @@ _REQUIRED = ("method", "version", "appKey", "timestamp", "token", "sign")
 def _error(code: str, detail: str | None = None) -> ApiError:
     message = ERRORS[code].message
     return ApiError(code, f"{message}：{detail}" if detail else message)
-
-
-def _within_rate(times: list[float], limit: float, window: float) -> bool:
-    """Sliding window: keep the call times of the last ``window`` seconds."""
-    now = time.monotonic()
-    while times and times[0] <= now - window:
-        times.pop(0)
-    if len(times) >= limit:
-        return False
-    times.append(now)
-    return True
 
 
 def _check_timestamp(state: SandboxState, value: str | None) -> None:
@@ -65,14 +52,14 @@ def authenticate(state: SandboxState, params: Mapping[str, str], body: bytes) ->
     if not sign_matches(params, body, app.app_secret):
         state.count("bad_signature")
         raise _error(BaiwangError.SIGN_INVALID)
+    refused = state.tokens.check(params["token"], app.app_key)
+    if refused:
+        raise _error(
+            BaiwangError.TOKEN_INVALID if refused == "invalid" else BaiwangError.TOKEN_EXPIRED
+        )
     with state.lock:
-        token = state.tokens.get(params["token"])
-        if token is None or token.app_key != app.app_key:
-            raise _error(BaiwangError.TOKEN_INVALID)
-        if state.clock.now() >= token.expires_at:
-            raise _error(BaiwangError.TOKEN_EXPIRED)
         limit = state.config.rate_limit_per_second
-        if limit and not _within_rate(state.call_times.setdefault(app.app_key, []), limit, 1.0):
+        if limit and not state.call_times[app.app_key].admit(limit):
             state.count("rate_limited")
             raise _error(BaiwangError.RATE_LIMITED)
     return app
@@ -92,14 +79,9 @@ def grant_token(
         raise _error(BaiwangError.APP_KEY_INVALID, "client_secret")
     grant = params.get("grant_type")
     with state.lock:
-        if not _within_rate(
-            state.grant_times.setdefault(app.app_key, []),
-            state.config.token_grants_per_minute,
-            60.0,
-        ):
+        if not state.grant_times[app.app_key].admit(state.config.token_grants_per_minute):
             state.count("token_quota")
             raise _error(BaiwangError.TOKEN_QUOTA)
-        now = state.clock.now()
         if grant == "password":
             expected = digest_password(app.password, app.user_salt, app.password_digest)
             if body.get("username") != app.username or body.get("password") != expected:
@@ -107,27 +89,20 @@ def grant_token(
                 raise _error(BaiwangError.LOGIN_FAILED)
             state.count("password_grants")
         elif grant == "refresh_token":
-            old = state.refresh_tokens.get(str(body.get("refresh_token") or ""))
-            if old is None or old.app_key != app.app_key or old.refresh_used:
-                raise _error(BaiwangError.REFRESH_TOKEN_INVALID)
-            if now >= old.refresh_expires_at:
-                raise _error(BaiwangError.REFRESH_TOKEN_INVALID, "已过期")
-            old.refresh_used = True  # refresh tokens rotate: each one works once
+            refused = state.tokens.redeem(str(body.get("refresh_token") or ""), app.app_key)
+            if refused:  # refresh tokens rotate: each one works once
+                detail = "已过期" if refused == "expired" else None
+                raise _error(BaiwangError.REFRESH_TOKEN_INVALID, detail)
             state.count("refresh_grants")
         else:
             raise _error(BaiwangError.MISSING_PARAM, f"grant_type={grant!r}")
-        record = TokenRecord(
-            app_key=app.app_key,
-            access_token=secrets.token_hex(16),
-            refresh_token=secrets.token_hex(16),
-            expires_at=now + timedelta(seconds=state.config.token_ttl_seconds),
-            refresh_expires_at=now + timedelta(seconds=state.config.refresh_ttl_seconds),
+        config = state.config
+        token = state.tokens.grant(
+            app.app_key, config.token_ttl_seconds, refresh_ttl=config.refresh_ttl_seconds
         )
-        state.tokens[record.access_token] = record
-        state.refresh_tokens[record.refresh_token] = record
     return {
-        "access_token": record.access_token,
-        "refresh_token": record.refresh_token,
+        "access_token": token.value,
+        "refresh_token": token.refresh,
         "token_type": "bearer",
         "expires_in": state.config.token_ttl_seconds,
         "refresh_expires_in": state.config.refresh_ttl_seconds,

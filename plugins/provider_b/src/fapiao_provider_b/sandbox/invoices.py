@@ -16,9 +16,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fapiao.sdk import Invoice, InvoiceLine, ValidationIssue, check_invoice, compute_totals
+from fapiao.sandboxkit import RedFormLine, red_invoice_from_form
+from fapiao.sdk import (
+    Invoice,
+    ValidationIssue,
+    check_invoice,
+    compute_totals,
+    line_nature,
+)
 from fapiao_provider_b.errors_map import BaiwangError
-from fapiao_provider_b.mapping import BLUE, RED, invoice_from_issue_data, line_nature
+from fapiao_provider_b.mapping import BLUE, RED, invoice_from_issue_data
 from fapiao_provider_b.protocol import FILE_TYPE, format_date
 from fapiao_provider_b.sandbox.calls import Call, business, fail
 from fapiao_provider_b.sandbox.documents import render_record
@@ -156,11 +163,9 @@ def _issue_blue(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
     with state.lock:
         if (call.tax_no, serial) in state.invoices:
             return {"success": [], "fail": [fail(serial, _E.SERIAL_DUPLICATE, serial)]}
-        used = state.credit_used.get(call.tax_no, Decimal("0.00"))
-        if used + totals.total_amount > seller.credit_line:
-            left = seller.credit_line - used
+        if not state.use_credit(call.tax_no, totals.total_amount, seller.credit_line):
+            left = seller.credit_line - state.credit_used.get(call.tax_no, Decimal("0.00"))
             return {"success": [], "fail": [fail(serial, _E.CREDIT_EXHAUSTED, f"剩余 {left}")]}
-        state.credit_used[call.tax_no] = used + totals.total_amount
         now = state.clock.now()
         record = InvoiceRecord(
             invoice_id=uuid.uuid4().hex,
@@ -200,7 +205,7 @@ def _issue_red(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
         if form.issued or form.state not in ("01", "04"):
             raise business(_E.RED_FORM_STATE, f"确认单状态 {form.state}，不能开具红字发票")
         blue = state.by_number[form.original_invoice_number]
-        red_invoice = _red_invoice(blue, form, serial)
+        red_invoice = red_invoice_from_form(blue.invoice, _form_lines(form), order_id=serial)
         totals = compute_totals(red_invoice)
         now = state.clock.now()
         record = InvoiceRecord(
@@ -226,33 +231,22 @@ def _issue_red(call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
         form.red_invoice_number = record.invoice_number
         state.invoices[(call.tax_no, serial)] = record
         state.by_number[record.invoice_number] = record
-        state.credit_used[call.tax_no] = (
-            state.credit_used.get(call.tax_no, Decimal("0.00")) - totals.total_amount
-        )
+        state.use_credit(call.tax_no, -totals.total_amount, state.sellers[call.tax_no].credit_line)
     state.count("red_issued")
     return {"success": [_record(record)], "fail": []}
 
 
-def _red_invoice(blue: InvoiceRecord, form: RedForm, serial: str) -> Invoice:
-    """The red invoice as positive magnitudes (the renderer negates), one line per form line."""
-    lines = []
-    for item in form.details:
-        lines.append(
-            InvoiceLine(
-                name=str(item["goodsName"]),
-                tax_code=str(item["goodsCode"]),
-                spec=item.get("goodsSpecification"),
-                unit=item.get("goodsUnit"),
-                quantity=-Decimal(str(item["goodsQuantity"]))
-                if item.get("goodsQuantity")
-                else None,
-                unit_price=Decimal(str(item["goodsPrice"])) if item.get("goodsPrice") else None,
-                amount=-Decimal(str(item["goodsTotalPrice"])),
-                tax_rate=Decimal(str(item["goodsTaxRate"])),
-                tax=-Decimal(str(item["goodsTotalTax"])),
-            )
+def _form_lines(form: RedForm) -> list[RedFormLine]:
+    """The form's lines as the shared red-invoice builder reads them (signed amounts)."""
+    return [
+        (
+            int(d["originalInvoiceDetailNo"]) - 1,
+            d["goodsTotalPrice"],
+            d["goodsTotalTax"],
+            d.get("goodsQuantity"),
         )
-    return blue.invoice.model_copy(update={"order_id": serial, "lines": tuple(lines)})
+        for d in form.details
+    ]
 
 
 def issue(call: Call) -> Any:

@@ -144,7 +144,7 @@ def red_add(call: Call) -> Any:
             first = problems[0]
             raise business(_RED_ISSUE_CODES.get(first.code, _E.RED_OVER_LIMIT), str(first))
         now = state.clock.now()
-        needs_confirmation = blue.used_by_buyer
+        needs_confirmation = blue.used
         state_code = ("02" if entry == "01" else "03") if needs_confirmation else "01"
         form = RedForm(
             uuid=uuid.uuid4().hex,

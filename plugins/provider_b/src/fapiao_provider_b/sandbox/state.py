@@ -7,14 +7,14 @@ that tests can move; signature freshness uses the wall clock, as the client stam
 
 from __future__ import annotations
 
-import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fapiao.sandboxkit import InvoiceNumberGenerator, SandboxClock
-from fapiao.sdk import Invoice, InvoiceTotals
+from fapiao.sandboxkit import SandboxClock, SandboxMemory, SandboxTokens
+from fapiao.sdk import Invoice, InvoiceTotals, SlidingWindow
 from fapiao_provider_b.sandbox.config import SandboxConfig, SandboxSeller
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "RedForm",
     "SandboxClock",
     "SandboxState",
-    "TokenRecord",
 ]
 
 
@@ -46,16 +45,6 @@ class ApiError(Exception):
 
 
 @dataclass
-class TokenRecord:
-    app_key: str
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    refresh_expires_at: datetime
-    refresh_used: bool = False
-
-
-@dataclass
 class InvoiceRecord:
     """One issued 数电票, blue or red, as the platform keeps it."""
 
@@ -73,7 +62,7 @@ class InvoiceRecord:
     red_form_uuid: str | None = None
     red_form_number: str | None = None
     reversed_by_line: dict[int, Decimal] = field(default_factory=dict)  # blue line → reversed
-    used_by_buyer: bool = False
+    used: bool = False  # by the buyer (deducted): a red form then needs its confirmation
     documents: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -126,27 +115,22 @@ class RedForm:
         return self.red_invoice_number is not None
 
 
-class SandboxState:
-    """Everything the sandbox remembers, guarded by one lock."""
+class SandboxState(SandboxMemory[InvoiceRecord]):
+    """Everything the sandbox remembers, guarded by one lock (the shared part, with the
+    clock, numbers, counters, deliveries and credit use, is ``SandboxMemory``)."""
 
     def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(province=config.region_code)
         self.config = config
-        self.clock = SandboxClock()
-        self.numbers = InvoiceNumberGenerator(default_province=config.region_code)
-        self.lock = threading.RLock()
         self.sellers: dict[str, SandboxSeller] = {s.tax_no: s for s in config.sellers}
         self.apps = {a.app_key: a for a in config.apps}
-        self.tokens: dict[str, TokenRecord] = {}
-        self.refresh_tokens: dict[str, TokenRecord] = {}
+        self.tokens = SandboxTokens(self.clock.now)  # on the business clock: tests move it
         self.invoices: dict[tuple[str, str], InvoiceRecord] = {}  # (taxNo, serialNo)
-        self.by_number: dict[str, InvoiceRecord] = {}
         self.red_forms: dict[str, RedForm] = {}
         self.red_serials: dict[tuple[str, str], str] = {}  # (taxNo, redConfirmSerialNo) → uuid
-        self.credit_used: dict[str, Decimal] = {}
-        self.deliveries: list[dict[str, Any]] = []
-        self.grant_times: dict[str, list[float]] = {}  # app → monotonic times of token grants
-        self.call_times: dict[str, list[float]] = {}  # app → monotonic times of business calls
-        self.counters: dict[str, int] = {}
+        # by app: token grants in the last minute, business calls in the last second
+        self.grant_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(60.0))
+        self.call_times = defaultdict[str, SlidingWindow](lambda: SlidingWindow(1.0))
         self._forms_made = 0
 
     def next_form_number(self) -> str:
@@ -155,35 +139,19 @@ class SandboxState:
             self._forms_made += 1
             return f"{self.config.region_code}{self.clock.now():%y%m%d}{self._forms_made:012d}"
 
-    def count(self, name: str) -> None:
-        with self.lock:
-            self.counters[name] = self.counters.get(name, 0) + 1
-
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
                 "now": self.clock.now().isoformat(),
                 "invoices": len(self.by_number),
                 "red_forms": len(self.red_forms),
-                "tokens": len(self.tokens),
+                "tokens": len(self.tokens.access),
                 "deliveries": len(self.deliveries),
                 "counters": dict(self.counters),
             }
 
     # --- steering (tests, admin endpoints) ------------------------------------------------
 
-    def mark_used(self, invoice_number: str) -> None:
-        """The buyer deducts/enters the invoice: a red form then needs its confirmation."""
-        with self.lock:
-            record = self.by_number.get(invoice_number)
-            if record is None:
-                raise KeyError(invoice_number)
-            record.used_by_buyer = True
-
     def expire_tokens(self) -> int:
         """Expire every access token now (refresh tokens stay valid)."""
-        with self.lock:
-            now = self.clock.now()
-            for token in self.tokens.values():
-                token.expires_at = min(token.expires_at, now - timedelta(seconds=1))
-            return len(self.tokens)
+        return self.tokens.expire_all()
