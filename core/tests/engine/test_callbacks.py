@@ -158,3 +158,25 @@ async def test_a_callback_to_a_polling_only_profile_is_refused_not_unavailable(
         with pytest.raises(CallbackRejected) as refusal:
             await client.apply_callback("bw", {}, b"anything", {})
         assert "polling" in refusal.value.message_en and refusal.value.message_zh
+
+
+async def test_a_replayed_callback_is_refused_by_another_process_and_after_a_restart(
+    engine_env,
+) -> None:
+    """Replay protection used to live in each plugin instance's memory: a callback refused
+    as a replay before a restart of ``fapiao serve`` (or by one worker) passed after it (or
+    at another worker). The ledger keeps the ids now."""
+    env = engine_env
+    vendor = env.vendors["nuonuo"]
+    invoice = service_invoice(vendor.seller(), amount="100.00")
+    async with env.client() as first:
+        assert (await first.issue(invoice)).state is InvoiceState.ISSUING
+        content = {"c_status": "0", "c_orderno": invoice.order_id}  # still issuing
+        headers, body, query = _signed_nuonuo_callback(vendor, content)
+        await first.apply_callback("nn", headers, body, query)
+    async with env.client() as restarted:  # a new process: new plugin instances
+        with pytest.raises(CallbackRejected) as refusal:
+            await restarted.apply_callback("nn", headers, body, query)
+        assert "replay" in refusal.value.message_en and "重放" in refusal.value.message_zh
+        fresh = _signed_nuonuo_callback(vendor, content)  # a new delivery: a new senid
+        await restarted.apply_callback("nn", *fresh)

@@ -456,6 +456,9 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                 )
         return CallbackResult(
             statuses=statuses,
+            # the engine claims the senid in its ledger: a replay is refused by every process
+            replay_id=senid,
+            replay_window_seconds=2 * self.settings.callback_max_age_seconds,
             response_status=200,
             response_body=b'{"status":"0000","message":"\xe5\x90\x8c\xe6\xad\xa5\xe6\x88\x90\xe5\x8a\x9f"}',
         )
