@@ -53,7 +53,15 @@ STATUS_BY_CODE: dict[str, int] = {
 
 
 def http_status_for(error: FapiaoError) -> int:
-    return STATUS_BY_CODE.get(error.code, 500)
+    """The status of ``error``'s code, else of the nearest canonical class it derives from
+    (a plugin's own subclass of ``RateLimited`` is a 429 too), else 500."""
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
+    for klass in type(error).__mro__:
+        code = getattr(klass, "code", None)
+        if isinstance(code, str) and code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
+    return 500
 
 
 def error_body(error: FapiaoError) -> dict[str, Any]:
@@ -64,9 +72,10 @@ def error_body(error: FapiaoError) -> dict[str, Any]:
 
 
 def error_response(error: FapiaoError) -> JSONResponse:
-    headers = (
-        {"Retry-After": "1"} if error.code in {"RATE_LIMITED", "PROVIDER_UNAVAILABLE"} else None
-    )
+    """``error`` as its HTTP answer; ``Retry-After`` when its category says a retry at once
+    is worthwhile (``retry_now``: unavailable, rate limited), so HTTP clients back off by
+    the standard header without knowing fapiao's codes."""
+    headers = {"Retry-After": "1"} if error.retry_now else None
     return JSONResponse(error_body(error), status_code=http_status_for(error), headers=headers)
 
 
