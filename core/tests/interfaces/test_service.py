@@ -196,7 +196,7 @@ async def test_api_token_guards_the_gateway_only(gateway) -> None:
             wrong = await anonymous.get("/v1/status", headers={"Authorization": "Bearer nope"})
             assert wrong.status_code == 401
             assert (await anonymous.get("/healthz")).status_code == 200
-            assert (await anonymous.get("/metrics")).status_code == 200
+            assert (await anonymous.get("/metrics")).status_code == 401  # unless made public
             # callbacks are authenticated by the provider's signature, not the token
             assert (await anonymous.post("/callbacks/hz", content=b"x")).status_code == 401
 

@@ -16,6 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fapiao.errors import FapiaoError, InvalidInvoice, ValidationIssue
+from fapiao.models.results import ErrorInfo
+
+from .access import TokenCheck
 
 __all__ = [
     "STATUS_BY_CODE",
@@ -23,6 +26,7 @@ __all__ = [
     "error_body",
     "error_response",
     "fapiao_error_handler",
+    "gateway_error_response",
     "http_status_for",
     "issues_response",
     "refused_handler",
@@ -99,19 +103,47 @@ def issues_response(
     return JSONResponse(body, status_code=422)
 
 
-def unauthorized_response() -> JSONResponse:
-    """A 401 for a gateway request without the configured bearer token."""
+def gateway_error_response(
+    code: str,
+    *,
+    message_zh: str,
+    message_en: str,
+    status_code: int,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An answer the gateway gives on its own (no token, a body too large) in the shape of
+    every canonical error, so a caller parses one shape whatever refused it."""
+    info = ErrorInfo(code=code, message_zh=message_zh, message_en=message_en, retryable=False)
     return JSONResponse(
-        {
-            "error": {
-                "code": "UNAUTHORIZED",
-                "message_zh": "缺少或错误的访问令牌（Authorization: Bearer …）",
-                "message_en": "missing or wrong API token (Authorization: Bearer …)",
-                "retryable": False,
-            }
-        },
+        {"error": info.model_dump(mode="json")}, status_code=status_code, headers=headers
+    )
+
+
+_UNAUTHORIZED: dict[TokenCheck, tuple[str, str, str]] = {
+    TokenCheck.MISSING: (
+        "缺少访问令牌：请发送 Authorization: Bearer <令牌>",
+        "missing API token: send Authorization: Bearer <token>",
+        "Bearer",
+    ),
+    TokenCheck.NOT_BEARER: (
+        "Authorization 须为 Bearer <令牌>（RFC 6750）",
+        "the Authorization header must be Bearer <token> (RFC 6750)",
+        "Bearer",
+    ),
+    TokenCheck.WRONG: ("访问令牌错误", "wrong API token", 'Bearer error="invalid_token"'),
+}
+
+
+def unauthorized_response(outcome: TokenCheck = TokenCheck.MISSING) -> JSONResponse:
+    """A 401 for a request without the configured bearer token, with the RFC 6750 challenge
+    (``error="invalid_token"`` only when a bearer token was presented and is wrong)."""
+    zh, en, challenge = _UNAUTHORIZED.get(outcome, _UNAUTHORIZED[TokenCheck.MISSING])
+    return gateway_error_response(
+        "UNAUTHORIZED",
+        message_zh=zh,
+        message_en=en,
         status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
+        headers={"WWW-Authenticate": challenge},
     )
 
 
