@@ -95,3 +95,27 @@ async def test_metrics_are_guarded_with_a_token_unless_made_public(gateway) -> N
         scraped = await anonymous.get("/metrics")
         assert scraped.status_code == 200 and "fapiao_http_requests_total" in scraped.text
         assert (await anonymous.get("/v1/status")).status_code == 401  # the gateway still is
+
+
+def _security(spec: dict[str, Any], path: str, method: str = "get") -> Any:
+    operation = spec["paths"][path][method]
+    return operation.get("security"), "401" in operation["responses"]
+
+
+def test_openapi_marks_exactly_the_operations_this_app_guards() -> None:
+    guarded = create_app(object(), api_token=TOKEN).openapi()  # type: ignore[arg-type]
+    assert _security(guarded, "/v1/invoices", "post") == ([{"bearer": []}], True)
+    assert _security(guarded, "/metrics") == ([{"bearer": []}], True)
+    assert _security(guarded, "/healthz") == (None, False)
+    assert _security(guarded, "/callbacks/{profile}", "post")[0] is None
+    schemes = guarded["components"]["securitySchemes"]
+    assert set(schemes) == {"bearer"}
+    assert (schemes["bearer"]["type"], schemes["bearer"]["scheme"]) == ("http", "bearer")
+
+    public_metrics = create_app(object(), api_token=TOKEN, public_metrics=True).openapi()  # type: ignore[arg-type]
+    assert _security(public_metrics, "/metrics") == (None, False)
+    assert _security(public_metrics, "/v1/status") == ([{"bearer": []}], True)
+
+    open_app = create_app(object()).openapi()  # type: ignore[arg-type]
+    assert _security(open_app, "/v1/invoices", "post") == (None, False)
+    assert "securitySchemes" not in open_app["components"]

@@ -28,12 +28,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from fapiao import __version__
 from fapiao.errors import FapiaoError
 
 from .access import Access
-from .errors import Refused, fapiao_error_handler, refused_handler
+from .errors import Refused, fapiao_error_handler, refused_handler, request_validation_handler
 from .metrics import ServiceMetrics, measure
 from .openapi import openapi_schema
 from .routes import ROUTERS
@@ -76,6 +77,7 @@ def create_app(
     app.state.metrics = ServiceMetrics()
     app.exception_handler(FapiaoError)(fapiao_error_handler)
     app.exception_handler(Refused)(refused_handler)
+    app.exception_handler(RequestValidationError)(request_validation_handler)
     app.middleware("http")(measure)
     for router in ROUTERS:
         app.include_router(router)

@@ -10,13 +10,19 @@ never resends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fapiao.errors import FapiaoError, InvalidInvoice, ValidationIssue
 from fapiao.models.results import ErrorInfo
+from fapiao.rules import format_loc, issues_from_validation_error
+from fapiao.rules.issues import INVALID_FIELD, issue
 
 from .access import TokenCheck
 
@@ -30,6 +36,7 @@ __all__ = [
     "http_status_for",
     "issues_response",
     "refused_handler",
+    "request_validation_handler",
     "unauthorized_response",
 ]
 
@@ -162,3 +169,31 @@ async def fapiao_error_handler(_request: Request, exc: FapiaoError) -> Response:
 async def refused_handler(_request: Request, exc: Refused) -> Response:
     """Exception handler: the answer a :class:`Refused` carries."""
     return exc.response
+
+
+async def request_validation_handler(_request: Request, exc: RequestValidationError) -> Response:
+    """Exception handler: FastAPI's own check of a path or query parameter (a seller tax ID
+    too short, ``refresh=maybe``) as the canonical 422, translated like every body issue,
+    instead of FastAPI's ``{"detail": [...]}``, which no other answer of the gateway uses."""
+    return issues_response(parameter_issues(exc.errors()))
+
+
+def parameter_issues(errors: Sequence[Any]) -> list[ValidationIssue]:
+    """FastAPI's validation errors as bilingual issues, each named by its parameter."""
+    details: list[InitErrorDetails] = []
+    for error in errors:
+        detail: InitErrorDetails = {
+            "type": error["type"],
+            "loc": tuple(error["loc"][1:]) or tuple(error["loc"]),  # without "path"/"query"
+            "input": error.get("input"),
+        }
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        details.append(detail)
+    try:
+        return issues_from_validation_error(ValidationError.from_exception_data("request", details))
+    except (KeyError, TypeError, ValueError):  # an error type pydantic cannot rebuild
+        return [
+            issue(INVALID_FIELD, format_loc(d["loc"]), "取值无效", str(e.get("msg", "invalid")))
+            for d, e in zip(details, errors, strict=True)
+        ]
