@@ -9,8 +9,9 @@ backwards or send an order twice. The app must run in the event loop the client 
 ``create_app`` only assembles: the client, the access settings (``fapiao.service.access``)
 and the service's counters go on ``app.state`` (routes reach them through
 ``fapiao.service.dependencies``), canonical errors become HTTP answers
-(``fapiao.service.errors``), every request is counted (``fapiao.service.metrics``), and the
-routers of ``fapiao.service.routes`` are included:
+(``fapiao.service.errors``), a body above the limit is refused before it is read
+(``fapiao.service.body_limit``), every request is counted (``fapiao.service.metrics``), and
+the routers of ``fapiao.service.routes`` are included:
 
 - ``POST /callbacks/{profile}``: a provider's signed callback (``routes/callbacks.py``).
 - ``/v1/...``: the gateway, bearer-token protected when a token is configured. Bodies are
@@ -34,6 +35,8 @@ from fapiao import __version__
 from fapiao.errors import FapiaoError
 
 from .access import Access
+from .bodies import parse_limiter
+from .body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .errors import Refused, fapiao_error_handler, refused_handler, request_validation_handler
 from .metrics import ServiceMetrics, measure
 from .openapi import openapi_schema
@@ -51,6 +54,7 @@ def create_app(
     api_token: str | None = None,
     public_docs: bool = True,
     public_metrics: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """The service app around ``client`` (which the caller opens and closes).
 
@@ -59,7 +63,8 @@ def create_app(
     ``/redoc`` stay public unless ``public_docs`` is false. Callbacks are authenticated by
     the provider's signature instead, and ``/healthz`` stays open for the platform's probes
     (``fapiao.service.access``). Without a token everything is open: ``fapiao serve``
-    allows that on loopback only.
+    allows that on loopback only. A request body above ``max_body_bytes`` is refused with
+    a 413 before it is read (``fapiao.service.body_limit``).
     """
     app = FastAPI(
         title="fapiao gateway",
@@ -75,10 +80,12 @@ def create_app(
     app.state.client = client
     app.state.access = Access(api_token, public_docs=public_docs, public_metrics=public_metrics)
     app.state.metrics = ServiceMetrics()
+    app.state.parse_limiter = parse_limiter()
     app.exception_handler(FapiaoError)(fapiao_error_handler)
     app.exception_handler(Refused)(refused_handler)
     app.exception_handler(RequestValidationError)(request_validation_handler)
-    app.middleware("http")(measure)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.middleware("http")(measure)  # added last, so outside: it counts the 413s too
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

@@ -27,6 +27,7 @@ from fapiao.rules.issues import INVALID_FIELD, issue
 from .access import TokenCheck
 
 __all__ = [
+    "MAX_ISSUES_SHOWN",
     "STATUS_BY_CODE",
     "Refused",
     "error_body",
@@ -37,6 +38,7 @@ __all__ = [
     "issues_response",
     "refused_handler",
     "request_validation_handler",
+    "too_large_response",
     "unauthorized_response",
 ]
 
@@ -75,10 +77,22 @@ def http_status_for(error: FapiaoError) -> int:
     return 500
 
 
+MAX_ISSUES_SHOWN = 1000
+"""Issues one answer lists; past them ``issues_omitted`` says how many more there were. A
+2,000-line invoice with a mistake per line is listed whole, but an 800 KB body of empty
+lines has 800,000 issues: listed, its answer would be 150 MB."""
+
+
+def _issues(detail: dict[str, Any], issues: Sequence[ValidationIssue]) -> None:
+    detail["issues"] = [issue.to_dict() for issue in issues[:MAX_ISSUES_SHOWN]]
+    if len(issues) > MAX_ISSUES_SHOWN:
+        detail["issues_omitted"] = len(issues) - MAX_ISSUES_SHOWN
+
+
 def error_body(error: FapiaoError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": error.to_info().model_dump(mode="json")}
     if isinstance(error, InvalidInvoice):
-        body["error"]["issues"] = [issue.to_dict() for issue in error.issues]
+        _issues(body["error"], error.issues)
     return body
 
 
@@ -104,9 +118,9 @@ def issues_response(
             "raw_code": None,
             "raw_message": None,
             "field": first.path if first else None,
-            "issues": [issue.to_dict() for issue in issues],
         }
     }
+    _issues(body["error"], issues)
     return JSONResponse(body, status_code=422)
 
 
@@ -151,6 +165,16 @@ def unauthorized_response(outcome: TokenCheck = TokenCheck.MISSING) -> JSONRespo
         message_en=en,
         status_code=401,
         headers={"WWW-Authenticate": challenge},
+    )
+
+
+def too_large_response(max_bytes: int) -> JSONResponse:
+    """A 413 for a request body above the service's limit (``fapiao.service.body_limit``)."""
+    return gateway_error_response(
+        "REQUEST_TOO_LARGE",
+        message_zh=f"请求体过大：至多 {max_bytes} 字节",
+        message_en=f"request body too large: at most {max_bytes} bytes",
+        status_code=413,
     )
 
 
