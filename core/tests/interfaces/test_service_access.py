@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fapiao.service import create_app
+from fapiao.errors import ConfigError
+from fapiao.service import bind, create_app, is_loopback, serve_app
 
 TOKEN = "t0k-access-secret"
 ADMITTED = 422  # past the guard, the body "{oops" is refused: no client is needed for that
@@ -119,3 +120,44 @@ def test_openapi_marks_exactly_the_operations_this_app_guards() -> None:
     open_app = create_app(object()).openapi()  # type: ignore[arg-type]
     assert _security(open_app, "/v1/invoices", "post") == (None, False)
     assert "securitySchemes" not in open_app["components"]
+
+
+async def test_an_embedded_open_gateway_is_not_served_off_loopback() -> None:
+    exposed = bind("0.0.0.0", 0)
+    with pytest.raises(ConfigError, match="FAPIAO_API_TOKEN") as refused:
+        async with serve_app(create_app(object()), exposed):  # type: ignore[arg-type]
+            pass
+    assert refused.value.message_zh and "令牌" in refused.value.message_zh
+    assert exposed.sock.fileno() == -1  # the socket is not left open
+    guarded = create_app(object(), api_token=TOKEN)  # type: ignore[arg-type]
+    async with serve_app(guarded, bind("0.0.0.0", 0)) as url:
+        local = url.replace("0.0.0.0", "127.0.0.1")
+        async with httpx.AsyncClient(base_url=local) as http:
+            assert (await http.get("/openapi.json")).status_code == 200
+            assert (await http.get("/v1/status")).status_code == 401
+    open_on_loopback = create_app(object())  # type: ignore[arg-type]
+    async with (
+        serve_app(open_on_loopback, bind("127.0.0.1", 0)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        assert (await http.get("/openapi.json")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("10.1.2.3", False),
+        ("fapiao.example.com", False),
+    ],
+)
+def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
