@@ -1,14 +1,19 @@
 """How the gateway answers with canonical errors: the status and ``Retry-After`` follow the
 error's class and category (not a list of codes), and what a remote caller reads never
-shows the server's file layout."""
+shows the server's file layout (the CLI, run by a local person, still does)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
+
+import pytest
 
 from fapiao.checks.declarations import CLOSED_PORT_URL
 from fapiao.demo.environment import ProfileSpec
 from fapiao.errors import RateLimited
+from fapiao.service.disclosure import without_server_paths
 from fapiao.service.errors import error_response
 
 DOWN_SELLER = "91110000802100433B"
@@ -42,3 +47,47 @@ def test_status_and_retry_after_follow_the_class_not_the_code() -> None:
     assert answer.status_code == 429
     assert answer.headers["retry-after"] == "1"
     assert b'"TEST_THROTTLED"' in answer.body
+
+
+def _unrouted(inst: Any) -> Any:
+    invoice = inst.invoice("baiwang", _order("SVC-UNROUTED"))
+    return invoice.model_copy(
+        update={"seller": invoice.seller.model_copy(update={"tax_id": "91110000802100433B"})}
+    )
+
+
+async def test_a_config_error_tells_a_remote_caller_no_server_path(gateway) -> None:
+    async with gateway() as (inst, _client, http):
+        answer = await http.post("/v1/invoices", content=_unrouted(inst).model_dump_json())
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["code"] == "CONFIG_ERROR"
+    config_dir = str(inst.config.parent.resolve())
+    assert config_dir not in answer.text and "fapiao.toml" not in answer.text
+    assert "[routing]" in error["message_en"] and "[routing]" in error["message_zh"]
+    assert "the server's configuration" in error["message_en"]
+    assert "服务端配置文件" in error["message_zh"]
+
+
+def test_the_person_running_the_engine_is_still_told_which_file(install, cli) -> None:
+    inst = install()
+    local = cli("issue", inst.write_invoice(_unrouted(inst)), "--config", inst.config, "--json")
+    assert local.exit_code == 1
+    error = json.loads(local.stdout)["error"]
+    assert error["code"] == "CONFIG_ERROR"
+    assert str(inst.config.resolve()) in error["message_en"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("in /srv/fapiao/fapiao.toml.", "in the server's configuration."),
+        ("/srv/fapiao/fapiao.toml:12 [routing]", "the server's configuration [routing]"),
+        ("No such file: '/var/lib/fapiao/secrets.enc'", "No such file: 'a file on the server'"),
+        ("cannot reach https://api.example.com/v1/issue", None),
+        ("zh / en", None),
+        ("relative/path.toml", None),
+    ],
+)
+def test_what_counts_as_a_server_path(text: str, shown: str | None) -> None:
+    assert without_server_paths(text, "en") == (text if shown is None else shown)

@@ -25,6 +25,7 @@ from fapiao.rules import format_loc, issues_from_validation_error
 from fapiao.rules.issues import INVALID_FIELD, issue
 
 from .access import TokenCheck
+from .disclosure import without_server_paths
 
 __all__ = [
     "MAX_ISSUES_SHOWN",
@@ -90,7 +91,19 @@ def _issues(detail: dict[str, Any], issues: Sequence[ValidationIssue]) -> None:
 
 
 def error_body(error: FapiaoError) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": error.to_info().model_dump(mode="json")}
+    """The canonical body of ``error``. A failure on the server's side (not a judgement of
+    the request: ``client_fault`` is false) is told without the server's file paths, which
+    the engine's messages name for the person running it (``fapiao.service.disclosure``);
+    what the provider said (``raw_*``) is kept verbatim."""
+    info = error.to_info()
+    if not error.client_fault:
+        info = info.model_copy(
+            update={
+                "message_zh": without_server_paths(info.message_zh, "zh"),
+                "message_en": without_server_paths(info.message_en, "en"),
+            }
+        )
+    body: dict[str, Any] = {"error": info.model_dump(mode="json")}
     if isinstance(error, InvalidInvoice):
         _issues(body["error"], error.issues)
     return body
