@@ -10,6 +10,8 @@ never resends.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +32,7 @@ from .disclosure import without_server_paths
 __all__ = [
     "MAX_ISSUES_SHOWN",
     "STATUS_BY_CODE",
+    "ErrorResponse",
     "Refused",
     "error_body",
     "error_response",
@@ -42,6 +45,46 @@ __all__ = [
     "too_large_response",
     "unauthorized_response",
 ]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(surrogate: re.Match[str]) -> str:
+    return f"\\u{ord(surrogate.group()):04x}"
+
+
+class ErrorResponse(JSONResponse):
+    """A JSON error answer that can always be written and always be read.
+
+    An error may echo what the caller sent, and JSON text may carry a lone surrogate
+    (``"\\ud800"``): Python decodes it but cannot encode it as UTF-8, so Starlette's own
+    rendering turned that refusal into a 500, and echoed as a JSON escape it would break
+    strict parsers. It is shown as the six characters ``\\ud800`` instead."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        # a surrogate can only stand inside a JSON string, where the backslash of its
+        # visible form must itself be escaped
+        return _SURROGATE.sub(lambda m: "\\" + _visible(m), text).encode("utf-8")
+
+
+def _error_info(error: FapiaoError) -> ErrorInfo:
+    """``error.to_info()``; a message that echoes a lone surrogate (which the model refuses)
+    gets it as visible text instead of failing the answer."""
+    try:
+        return error.to_info()
+    except ValidationError:
+        return ErrorInfo(
+            code=error.code,
+            message_zh=_SURROGATE.sub(_visible, error.message_zh),
+            message_en=_SURROGATE.sub(_visible, error.message_en),
+            retryable=error.retryable,
+            raw_code=error.raw_code and _SURROGATE.sub(_visible, error.raw_code),
+            raw_message=error.raw_message and _SURROGATE.sub(_visible, error.raw_message),
+            field=error.field and _SURROGATE.sub(_visible, error.field),
+        )
+
 
 STATUS_BY_CODE: dict[str, int] = {
     "INVALID_INVOICE": 422,
@@ -95,7 +138,7 @@ def error_body(error: FapiaoError) -> dict[str, Any]:
     the request: ``client_fault`` is false) is told without the server's file paths, which
     the engine's messages name for the person running it (``fapiao.service.disclosure``);
     what the provider said (``raw_*``) is kept verbatim."""
-    info = error.to_info()
+    info = _error_info(error)
     if not error.client_fault:
         info = info.model_copy(
             update={
@@ -114,7 +157,7 @@ def error_response(error: FapiaoError) -> JSONResponse:
     is worthwhile (``retry_now``: unavailable, rate limited), so HTTP clients back off by
     the standard header without knowing fapiao's codes."""
     headers = {"Retry-After": "1"} if error.retry_now else None
-    return JSONResponse(error_body(error), status_code=http_status_for(error), headers=headers)
+    return ErrorResponse(error_body(error), status_code=http_status_for(error), headers=headers)
 
 
 def issues_response(
@@ -134,7 +177,7 @@ def issues_response(
         }
     }
     _issues(body["error"], issues)
-    return JSONResponse(body, status_code=422)
+    return ErrorResponse(body, status_code=422)
 
 
 def gateway_error_response(
@@ -148,7 +191,7 @@ def gateway_error_response(
     """An answer the gateway gives on its own (no token, a body too large) in the shape of
     every canonical error, so a caller parses one shape whatever refused it."""
     info = ErrorInfo(code=code, message_zh=message_zh, message_en=message_en, retryable=False)
-    return JSONResponse(
+    return ErrorResponse(
         {"error": info.model_dump(mode="json")}, status_code=status_code, headers=headers
     )
 
