@@ -8,13 +8,16 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from fapiao.checks.declarations import CLOSED_PORT_URL
 from fapiao.demo.environment import ProfileSpec
 from fapiao.errors import RateLimited
+from fapiao.service import create_app
 from fapiao.service.disclosure import without_server_paths
 from fapiao.service.errors import error_response
+from fapiao.service.schemas import ErrorBody
 
 DOWN_SELLER = "91110000802100433B"
 
@@ -91,3 +94,15 @@ def test_the_person_running_the_engine_is_still_told_which_file(install, cli) ->
 )
 def test_what_counts_as_a_server_path(text: str, shown: str | None) -> None:
     assert without_server_paths(text, "en") == (text if shown is None else shown)
+
+
+async def test_an_unexpected_failure_is_still_a_canonical_answer() -> None:
+    app = create_app(object())  # type: ignore[arg-type]  # a client without a ledger
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
+        answer = await http.get("/v1/status")
+    assert answer.status_code == 500
+    error = ErrorBody.model_validate(answer.json()).error
+    assert error.code == "INTERNAL_ERROR"
+    assert error.message_zh and error.message_en
+    assert "AttributeError" not in answer.text and "ledger" not in answer.text

@@ -37,7 +37,13 @@ from fapiao.errors import FapiaoError
 from .access import Access
 from .bodies import parse_limiter
 from .body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
-from .errors import Refused, fapiao_error_handler, refused_handler, request_validation_handler
+from .errors import (
+    Refused,
+    fapiao_error_handler,
+    internal_error_handler,
+    refused_handler,
+    request_validation_handler,
+)
 from .metrics import ServiceMetrics, measure
 from .openapi import openapi_schema
 from .routes import ROUTERS
@@ -84,6 +90,7 @@ def create_app(
     app.exception_handler(FapiaoError)(fapiao_error_handler)
     app.exception_handler(Refused)(refused_handler)
     app.exception_handler(RequestValidationError)(request_validation_handler)
+    app.exception_handler(Exception)(internal_error_handler)  # never a bare text 500
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.middleware("http")(measure)  # added last, so outside: it counts the 413s too
     for router in ROUTERS:

@@ -39,6 +39,7 @@ __all__ = [
     "fapiao_error_handler",
     "gateway_error_response",
     "http_status_for",
+    "internal_error_handler",
     "issues_response",
     "refused_handler",
     "request_validation_handler",
@@ -277,3 +278,16 @@ def parameter_issues(errors: Sequence[Any]) -> list[ValidationIssue]:
             issue(INVALID_FIELD, format_loc(d["loc"]), "取值无效", str(e.get("msg", "invalid")))
             for d, e in zip(details, errors, strict=True)
         ]
+
+
+async def internal_error_handler(_request: Request, _exc: Exception) -> Response:
+    """Exception handler of last resort: an unexpected failure is still answered in the
+    canonical shape the OpenAPI document promises, saying nothing of its cause (Starlette
+    raises it on afterwards, so the server's scrubbed log has the traceback)."""
+    return gateway_error_response(
+        "INTERNAL_ERROR",
+        message_zh="服务内部错误：请求未完成，详情见服务端日志；可先查询再重试",
+        message_en="internal error: the request did not complete; the server's log has the "
+        "details; query the request before sending it again",
+        status_code=500,
+    )
