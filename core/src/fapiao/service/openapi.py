@@ -54,7 +54,8 @@ _INVALID = documented_error(
 _OTHER = documented_error(
     "any other refusal or failure, by its stable `code`: 409 conflicts (DUPLICATE_ORDER, "
     "QUOTA_EXCEEDED, …), 429 RATE_LIMITED and 503 PROVIDER_UNAVAILABLE (with Retry-After), "
-    "502 provider errors, 504 OUTCOME_UNKNOWN (recorded: sending it again is safe)"
+    "502 provider errors, 504 OUTCOME_UNKNOWN (recorded: sending it again is safe), "
+    "500 INTERNAL_ERROR"
 )
 _BODY_METHODS = {"post", "put", "patch"}
 
