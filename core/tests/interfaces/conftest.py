@@ -4,12 +4,14 @@ encrypted secrets, SQLite ledger — written exactly as ``fapiao demo`` writes o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -115,3 +117,37 @@ def cli() -> Any:
 
 def computers(invoice: Invoice) -> Decimal:
     return invoice.lines[1].unit_price or Decimal(0)
+
+
+@pytest.fixture
+def gateway(install: Any) -> Any:
+    """``async with gateway(engine=..., extra=..., **create_app_options) as (inst, client,
+    http)``: an installation whose Nuonuo callbacks point at a service started for it on a
+    loopback port, the engine client the service runs, and an HTTP client on the service
+    (carrying ``Authorization: Bearer <api_token>`` when a token is given)."""
+    from fapiao.engine.client import AsyncClient
+    from fapiao.service import bind, create_app, serve_app
+
+    @asynccontextmanager
+    async def start(
+        *,
+        engine: dict[str, Any] | None = None,
+        extra: Sequence[ProfileSpec] = (),
+        **options: Any,
+    ) -> AsyncIterator[tuple[Installation, AsyncClient, httpx.AsyncClient]]:
+        bound = bind()
+        inst = install(callback_url=f"{bound.base_url}/callbacks/hz", engine=engine, extra=extra)
+        client = AsyncClient.from_config(inst.config)
+        app = create_app(client, **options)
+        token = options.get("api_token")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            async with (
+                serve_app(app, bound) as url,
+                httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http,
+            ):
+                yield inst, client, http
+        finally:
+            await client.aclose()
+
+    return start

@@ -5,38 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from fapiao.documents import verify_document
-from fapiao.engine.client import AsyncClient
 from fapiao.engine.ledger import EventSource, RequestKey
 from fapiao.models import DocumentFormat, InvoiceState
-from fapiao.service import bind, create_app, serve_app
+from fapiao.service import create_app, serve_app
 
 
 def _order(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12].upper()}"
-
-
-@asynccontextmanager
-async def running(install: Any, *, api_token: str | None = None) -> AsyncIterator[Any]:
-    """An installation whose Nuonuo callbacks point at a service started for it."""
-    bound = bind()
-    inst = install(callback_url=f"{bound.base_url}/callbacks/hz")
-    client = AsyncClient.from_config(inst.config)
-    app = create_app(client, api_token=api_token)
-    try:
-        async with serve_app(app, bound) as url:
-            headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
-            async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
-                yield inst, client, http
-    finally:
-        await client.aclose()
 
 
 async def _until(predicate: Any, seconds: float = 10.0) -> None:
@@ -46,8 +27,8 @@ async def _until(predicate: Any, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_callbacks_from_the_nuonuo_sandbox_settle_the_ledger(install) -> None:
-    async with running(install) as (inst, client, http):
+async def test_callbacks_from_the_nuonuo_sandbox_settle_the_ledger(gateway) -> None:
+    async with gateway() as (inst, client, http):
         invoice = inst.invoice("nuonuo", _order("SVC-CB"))
         status = await client.issue(invoice)
         assert status.state is InvoiceState.ISSUING
@@ -67,8 +48,8 @@ async def test_callbacks_from_the_nuonuo_sandbox_settle_the_ledger(install) -> N
         assert 'fapiao_callbacks_total{outcome="applied",profile="hz"}' in metrics
 
 
-async def test_forged_callbacks_are_refused_and_change_nothing(install) -> None:
-    async with running(install) as (_inst, client, http):
+async def test_forged_callbacks_are_refused_and_change_nothing(gateway) -> None:
+    async with gateway() as (_inst, client, http):
         before = await client.ledger.stats()
         forged = await http.post(
             "/callbacks/hz",
@@ -85,8 +66,8 @@ async def test_forged_callbacks_are_refused_and_change_nothing(install) -> None:
         assert 'fapiao_callbacks_total{outcome="rejected",profile="hz"} 1.0' in metrics
 
 
-async def test_gateway_round_trip(install) -> None:
-    async with running(install) as (inst, _client, http):
+async def test_gateway_round_trip(gateway) -> None:
+    async with gateway() as (inst, _client, http):
         invoice = inst.invoice("baiwang", _order("SVC-GW"))
         seller, order = inst.baiwang_seller, invoice.order_id
         body = invoice.model_dump_json(exclude_defaults=True)
@@ -171,8 +152,8 @@ def sum_with_tax(invoice: Any) -> Decimal:
     return compute_totals(invoice).total_with_tax
 
 
-async def test_gateway_errors_are_canonical(install) -> None:
-    async with running(install) as (inst, _client, http):
+async def test_gateway_errors_are_canonical(gateway) -> None:
+    async with gateway() as (inst, _client, http):
         invoice = inst.invoice("baiwang", _order("SVC-BAD"))
         data = invoice.model_dump(mode="json")
         data["lines"][0]["amount"] = 12.5
@@ -205,8 +186,8 @@ async def test_gateway_errors_are_canonical(install) -> None:
         assert {i["path"] for i in bad_delivery.json()["error"]["issues"]} >= {"channel", "address"}
 
 
-async def test_api_token_guards_the_gateway_only(install) -> None:
-    async with running(install, api_token="t0k-gateway-secret") as (_inst, _client, http):
+async def test_api_token_guards_the_gateway_only(gateway) -> None:
+    async with gateway(api_token="t0k-gateway-secret") as (_inst, _client, http):
         assert (await http.get("/v1/status")).status_code == 200
         async with httpx.AsyncClient(base_url=str(http.base_url)) as anonymous:
             refused = await anonymous.get("/v1/status")
@@ -215,7 +196,7 @@ async def test_api_token_guards_the_gateway_only(install) -> None:
             wrong = await anonymous.get("/v1/status", headers={"Authorization": "Bearer nope"})
             assert wrong.status_code == 401
             assert (await anonymous.get("/healthz")).status_code == 200
-            assert (await anonymous.get("/metrics")).status_code == 200
+            assert (await anonymous.get("/metrics")).status_code == 401  # unless made public
             # callbacks are authenticated by the provider's signature, not the token
             assert (await anonymous.post("/callbacks/hz", content=b"x")).status_code == 401
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from fapiao.models.limits import MAX_DECIMAL_CHARS, MAX_DECIMAL_PLACES, MAX_MAGNITUDE_DIGITS
 
-__all__ = ["CENT", "Money", "Quantity", "Rate", "to_decimal"]
+__all__ = ["CENT", "DECIMAL_PATTERN", "Money", "Quantity", "Rate", "to_decimal"]
 
 CENT = Decimal("0.01")
 
@@ -82,11 +82,26 @@ def to_decimal(value: Any) -> Decimal:
 
 _as_json_string = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
 
-Money = Annotated[Decimal, BeforeValidator(_refuse_float), _as_json_string]
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+"""How a number is written in JSON, in both directions: a plain decimal string."""
+
+
+def _decimal_string(example: str) -> WithJsonSchema:
+    """The JSON Schema says what the validator means: pydantic's own schema for a
+    ``Decimal`` says ``number | string``, but a JSON number with a fraction is refused (it is
+    a float), and every number fapiao writes is such a string."""
+    return WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": [example]})
+
+
+Money = Annotated[
+    Decimal, BeforeValidator(_refuse_float), _as_json_string, _decimal_string("12000.00")
+]
 """An amount in yuan (CNY); exact, two decimals once normalised."""
 
-Quantity = Annotated[Decimal, BeforeValidator(_refuse_float), _as_json_string]
+Quantity = Annotated[
+    Decimal, BeforeValidator(_refuse_float), _as_json_string, _decimal_string("2.5")
+]
 """A quantity or unit price; may carry up to 8 or more decimals."""
 
-Rate = Annotated[Decimal, BeforeValidator(_refuse_float), _as_json_string]
+Rate = Annotated[Decimal, BeforeValidator(_refuse_float), _as_json_string, _decimal_string("0.13")]
 """A tax rate as a fraction, e.g. ``Decimal("0.13")``."""

@@ -2,7 +2,8 @@
 
 The shapes the CLI's ``--json`` shows too — statuses, events, ledger counts, red outcomes —
 are ``fapiao.views`` and re-exported here; what only the gateway says (a red reversal
-request with how far to drive it, the service's status with provider health) is here.
+request with how far to drive it, the service's status with provider health, the error
+body every refusal carries) is here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from fapiao.models import RedReversalRequest
+from fapiao.models.results import ErrorInfo
 from fapiao.views import (
     DocumentRef,
     EventOut,
@@ -24,8 +26,11 @@ from fapiao.views import (
 
 __all__ = [
     "DocumentRef",
+    "ErrorBody",
+    "ErrorOut",
     "EventOut",
     "InvoiceStatusOut",
+    "IssueOut",
     "LedgerSummary",
     "ProviderHealth",
     "RedOutcomeOut",
@@ -68,3 +73,31 @@ class ServiceStatus(BaseModel):
     ledger: LedgerSummary
     providers: list[ProviderHealth]
     profiles: dict[str, str] = Field(description="profile → provider plugin")
+
+
+class IssueOut(BaseModel):
+    """One problem of a request body, in one field."""
+
+    code: str = Field(description="stable issue code, e.g. MISSING_FIELD, FLOAT_NOT_ALLOWED")
+    path: str = Field(description="the field, e.g. lines[0].amount")
+    message_zh: str
+    message_en: str
+    expected: str | None = None
+    warning: bool = False
+
+
+class ErrorOut(ErrorInfo):
+    """A canonical error as the gateway answers it."""
+
+    issues: list[IssueOut] | None = Field(
+        default=None, description="invalid invoices and bodies: every problem with its field"
+    )
+    issues_omitted: int | None = Field(
+        default=None, description="how many further issues were left out of this answer"
+    )
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer of the service (4xx and 5xx alike)."""
+
+    error: ErrorOut

@@ -21,6 +21,9 @@ import uvicorn
 
 from fapiao.transport.listen import bind_listening_socket
 
+from .access import Access
+from .exposure import refuse_open_gateway_off_loopback
+
 __all__ = ["BoundSocket", "bind", "serve_app", "server_for"]
 
 
@@ -43,6 +46,12 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> BoundSocket:
 
 
 def server_for(app: Any, bound: BoundSocket, *, log_level: str, access_log: bool) -> uvicorn.Server:
+    """A uvicorn server for ``app`` on ``bound``; a fapiao gateway without an API token is
+    refused (``ConfigError``) unless the address bound is loopback
+    (``fapiao.service.exposure``)."""
+    access = getattr(getattr(app, "state", None), "access", None)
+    if isinstance(access, Access):
+        refuse_open_gateway_off_loopback(str(bound.sock.getsockname()[0]), access.api_token)
     config = uvicorn.Config(
         app,
         host=bound.host,
@@ -68,7 +77,11 @@ async def serve_app(
     """Serve ``app`` on ``bound`` (default: a free loopback port) while the block runs;
     yields the base URL."""
     bound = bound or bind()
-    server = server_for(app, bound, log_level=log_level, access_log=access_log)
+    try:
+        server = server_for(app, bound, log_level=log_level, access_log=access_log)
+    except BaseException:
+        bound.sock.close()
+        raise
     # embedded: Ctrl-C belongs to the program around the server, not to uvicorn
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve(sockets=[bound.sock]))

@@ -3,7 +3,10 @@
 Providers post their signed callbacks to ``/callbacks/<profile>`` (set each profile's
 ``callback_url`` to that address as the provider sees it); callers in other languages use
 the gateway under ``/v1`` (OpenAPI at ``/docs``); prometheus scrapes ``/metrics``. The
-gateway requires ``Authorization: Bearer $FAPIAO_API_TOKEN`` when that variable is set.
+gateway requires ``Authorization: Bearer $FAPIAO_API_TOKEN`` when that variable is set, and
+so does ``/metrics`` unless ``--public-metrics``; ``--protected-docs`` guards the API
+description too. Without a token the service listens on loopback only: on any other
+``--host`` it refuses to start. ``--max-body-bytes`` bounds request bodies (413 above).
 ``--reconcile-every N`` also settles open records every N seconds (for lost callbacks).
 Stop with Ctrl-C: requests in flight finish first.
 """
@@ -31,8 +34,35 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port")] = 8080,
     token_env: Annotated[
-        str, typer.Option("--token-env", help="environment variable holding the API token")
+        str,
+        typer.Option(
+            "--token-env",
+            help="environment variable holding the API token (required off loopback)",
+        ),
     ] = "FAPIAO_API_TOKEN",
+    public_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--public-metrics/--protected-metrics",
+            help="serve /metrics without the token (for a scraper that cannot send one)",
+        ),
+    ] = False,
+    public_docs: Annotated[
+        bool,
+        typer.Option(
+            "--public-docs/--protected-docs",
+            help="serve /openapi.json, /docs and /redoc without the token",
+        ),
+    ] = True,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-body-bytes",
+            min=1,
+            help="largest request body accepted, in bytes (default: the largest invoice "
+            "JSON the parser accepts)",
+        ),
+    ] = None,
     reconcile_every: Annotated[
         float, typer.Option("--reconcile-every", min=0, help="seconds between reconciles (0: off)")
     ] = 0.0,
@@ -44,15 +74,24 @@ def serve_command(
 ) -> None:
     """Serve provider callbacks, the REST gateway and metrics (回调与网关服务)."""
     from fapiao.cli.output import console, emit_json, err_console, fail
-    from fapiao.service import bind, create_app
+    from fapiao.service import bind, create_app, refuse_open_gateway_off_loopback
+    from fapiao.service.body_limit import DEFAULT_MAX_BODY_BYTES
     from fapiao.service.server import server_for
 
     setup_logging(log_level, log_file)
     token = os.environ.get(token_env) or None
+    body_limit = max_body_bytes or DEFAULT_MAX_BODY_BYTES
 
     async def main() -> None:
+        refuse_open_gateway_off_loopback(host, token, token_env=token_env)  # before anything
         async with engine_client(config) as client:
-            application = create_app(client, api_token=token)
+            application = create_app(
+                client,
+                api_token=token,
+                public_docs=public_docs,
+                public_metrics=public_metrics,
+                max_body_bytes=body_limit,
+            )
             try:
                 bound = bind(host, port)
             except OSError as exc:
@@ -60,7 +99,16 @@ def serve_command(
             url = bound.base_url
             callbacks = {name: f"{url}/callbacks/{name}" for name in client.providers.profiles}
             if as_json:
-                emit_json({"url": url, "callbacks": callbacks, "authenticated": bool(token)})
+                emit_json(
+                    {
+                        "url": url,
+                        "callbacks": callbacks,
+                        "authenticated": bool(token),
+                        "public_metrics": public_metrics or not token,
+                        "public_docs": public_docs or not token,
+                        "max_body_bytes": body_limit,
+                    }
+                )
             else:
                 console.print(f"fapiao service on [bold]{url}[/] (docs: {url}/docs)")
                 for name, address in callbacks.items():
@@ -69,7 +117,8 @@ def serve_command(
                     )
                 if token is None:
                     err_console.print(
-                        f"[yellow]gateway unauthenticated: set {token_env} to require a token[/]"
+                        f"[yellow]网关未设访问令牌，仅本机可访问 / gateway unauthenticated "
+                        f"(loopback only): set {token_env} to require a token[/]"
                     )
             server = server_for(application, bound, log_level=log_level, access_log=access_log)
             _stop_on_signals(server)

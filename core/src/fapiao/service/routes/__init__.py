@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import callbacks, deliveries, documents, invoices, ops, red, sellers
+from . import callbacks, deliveries, docs, documents, invoices, ops, red, sellers
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +17,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     deliveries.router,
     sellers.router,
     ops.router,
+    docs.router,
 )

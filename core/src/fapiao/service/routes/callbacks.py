@@ -19,6 +19,7 @@ from fapiao.errors import CallbackRejected, FapiaoError, NotFound
 
 from ..dependencies import Client, Metrics
 from ..errors import error_response
+from ..openapi import NOT_FOUND, documented_error
 
 __all__ = ["router"]
 
@@ -27,7 +28,15 @@ log = logging.getLogger("fapiao.service")
 router = APIRouter(tags=["callbacks"])
 
 
-@router.post("/callbacks/{profile}", summary="provider callback (回调)")
+@router.post(
+    "/callbacks/{profile}",
+    summary="provider callback (回调)",
+    responses={
+        **NOT_FOUND,
+        401: documented_error("CALLBACK_REJECTED: signature, freshness or content (回调验签失败)"),
+        503: documented_error("not recorded (the ledger failed): the provider must send it again"),
+    },
+)
 async def callback(
     profile: Annotated[str, Path(max_length=64)],
     request: Request,

@@ -9,6 +9,7 @@ from fapiao.models import DeliveryResult
 
 from ..bodies import DeliveryBody, json_body
 from ..dependencies import GUARDED, Client
+from ..openapi import NOT_FOUND
 
 __all__ = ["router"]
 
@@ -20,6 +21,7 @@ router = APIRouter(tags=["delivery"], dependencies=GUARDED)
     summary="send an issued invoice to the buyer by e-mail or SMS (交付)",
     response_model=DeliveryResult,
     openapi_extra=json_body("Delivery"),
+    responses=NOT_FOUND,
 )
 async def deliver(delivery: DeliveryBody, client: Client) -> DeliveryResult:
     return await client.deliver(delivery)

@@ -11,6 +11,7 @@ from fapiao.documents import MEDIA_TYPES
 from fapiao.models import DocumentFormat
 
 from ..dependencies import GUARDED, Client, OrderPath, SellerPath
+from ..openapi import NOT_FOUND
 
 __all__ = ["router"]
 
@@ -21,7 +22,7 @@ router = APIRouter(tags=["documents"], dependencies=GUARDED)
     "/v1/invoices/{seller_tax_id}/{order_id}/documents/{fmt}",
     summary="download the invoice file (PDF, OFD or XML), verified and hashed",
     response_class=Response,
-    responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}},
+    responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}, **NOT_FOUND},
 )
 async def document(
     seller_tax_id: SellerPath, order_id: OrderPath, fmt: DocumentFormat, client: Client

@@ -9,6 +9,7 @@ from fapiao.views import EventOut, InvoiceStatusOut, event_out, public_status
 
 from ..bodies import InvoiceBody, json_body
 from ..dependencies import GUARDED, Client, OrderPath, SellerPath
+from ..openapi import NOT_FOUND
 
 __all__ = ["router"]
 
@@ -29,6 +30,7 @@ async def issue(invoice: InvoiceBody, client: Client) -> InvoiceStatusOut:
     "/v1/invoices/{seller_tax_id}/{order_id}",
     summary="status of a request (查询); refresh settles an open one with its provider",
     response_model=InvoiceStatusOut,
+    responses=NOT_FOUND,
 )
 async def query(
     seller_tax_id: SellerPath, order_id: OrderPath, client: Client, refresh: bool = True
@@ -40,6 +42,7 @@ async def query(
     "/v1/invoices/{seller_tax_id}/{order_id}/events",
     summary="the request's state changes (audit trail)",
     response_model=list[EventOut],
+    responses=NOT_FOUND,
 )
 async def events(seller_tax_id: SellerPath, order_id: OrderPath, client: Client) -> list[EventOut]:
     record = await client.record(seller_tax_id, order_id)

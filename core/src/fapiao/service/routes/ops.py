@@ -1,6 +1,7 @@
 """What operators and the platform ask the service: ``/v1/status`` (ledger counts, provider
-health; behind the API token), ``/metrics`` (prometheus) and ``/healthz`` (the ledger
-answers) — the last two open, for the platform's probes."""
+health; behind the API token), ``/metrics`` (prometheus; behind the token too unless the
+operator opens it for a scraper, ``fapiao serve --public-metrics``) and ``/healthz`` (the
+ledger answers; always open, for the platform's probes)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from fapiao import __version__
 from fapiao.views import ledger_summary
 
-from ..dependencies import GUARDED, Client, Metrics
+from ..dependencies import GUARDED, METRICS_GUARDED, Client, Metrics
 from ..schemas import ProviderHealth, ServiceStatus
 
 __all__ = ["router"]
@@ -47,7 +48,12 @@ async def status(client: Client) -> ServiceStatus:
     )
 
 
-@router.get("/metrics", summary="prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="prometheus metrics",
+    response_class=Response,
+    dependencies=METRICS_GUARDED,
+)
 async def metrics_endpoint(client: Client, metrics: Metrics) -> Response:
     body = client.monitor.exposition() + generate_latest(metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -10,6 +10,7 @@ from fapiao.views import RedOutcomeOut, red_outcome_out
 
 from ..bodies import RedReversalBody, json_body
 from ..dependencies import GUARDED, Client
+from ..openapi import NOT_FOUND
 
 __all__ = ["router"]
 
@@ -21,6 +22,7 @@ router = APIRouter(tags=["red reversal"], dependencies=GUARDED)
     summary="reverse all or part of an issued invoice (红冲 via 红字确认单)",
     response_model=RedOutcomeOut,
     openapi_extra=json_body("RedReversalIn"),
+    responses=NOT_FOUND,
 )
 async def red_reverse(body: RedReversalBody, client: Client) -> RedOutcomeOut:
     outcome = await client.red_reverse(
