@@ -91,6 +91,9 @@ def test_the_base_invoice_is_valid() -> None:
         (b" " * (MAX_JSON_BYTES + 1), "", "too large"),
         ({**BASE, "lines": BASE["lines"] * (MAX_LINES + 1)}, "lines", "at most"),
         ({**BASE, "seller": {"name": "x", "tax_id": "9" * 100_000}}, "seller.tax_id", "at most"),
+        ({**BASE, "buyer": {"name": "个\x00人", "natural_person": True}}, "buyer.name", "NUL"),
+        ({**BASE, "provider_extra": {"k": ["a\x00"]}}, "provider_extra", "NUL"),
+        ({**BASE, "lines": BASE["lines"] * 200_000}, "lines", "too many lines"),
     ],
     ids=[
         "deep-brackets",
@@ -110,6 +113,9 @@ def test_the_base_invoice_is_valid() -> None:
         "big-body",
         "too-many-lines",
         "long-tax-id",
+        "nul-in-text",
+        "nul-in-provider-extra",
+        "200000-lines",
     ],
 )
 def test_hostile_input_is_refused_canonically(

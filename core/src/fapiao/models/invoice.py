@@ -14,7 +14,13 @@ from pydantic import AfterValidator, Field
 
 from fapiao.models.base import ValueModel
 from fapiao.models.enums import InvoiceKind, LineKind, SpecialBusiness, TaxTreatment
-from fapiao.models.limits import MAX_EXTRA_BYTES, MAX_JSON_DEPTH, MAX_LINES, nesting_depth
+from fapiao.models.limits import (
+    MAX_EXTRA_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_LINES,
+    holds_nul,
+    nesting_depth,
+)
 from fapiao.models.money import Money, Quantity, Rate
 
 __all__ = ["Invoice", "InvoiceLine", "Party"]
@@ -28,6 +34,8 @@ def _bounded_extra(extra: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"嵌套过深：至多 {depth_limit} 层 / nested too deep: at most {depth_limit} levels"
         )
+    if holds_nul(extra):
+        raise ValueError("不允许 NUL 字符（\\u0000）/ the NUL character (\\u0000) is not allowed")
     size = len(json.dumps(extra, ensure_ascii=False, default=str).encode())
     if size > MAX_EXTRA_BYTES:
         raise ValueError(

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_LINES",
     "MAX_MAGNITUDE_DIGITS",
+    "holds_nul",
     "nesting_depth",
 ]
 
@@ -73,3 +74,20 @@ def nesting_depth(value: object, *, stop_at: int = MAX_JSON_DEPTH + 1) -> int:
         deepest = max(deepest, depth)
         todo.extend((child, depth) for child in children)
     return deepest
+
+
+def holds_nul(value: object) -> bool:
+    """Whether any string in ``value`` (keys included) holds a NUL character, which a
+    PostgreSQL ledger cannot store (text and JSONB alike)."""
+    todo: list[object] = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+    return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -25,6 +26,8 @@ __all__ = [
 
 class ErrorInfo(ValueModel):
     """A canonical error as data (for results, the ledger and JSON output)."""
+
+    nul_in_text: ClassVar[Literal["refuse", "escape"]] = "escape"  # it may quote any input
 
     code: str
     message_zh: str

@@ -20,6 +20,7 @@ from fapiao.models.limits import (
     MAX_INTEGER_DIGITS,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
+    MAX_LINES,
     nesting_depth,
 )
 from fapiao.rules.issues import (
@@ -261,6 +262,20 @@ def parse_invoice(data: str | bytes | dict[str, Any], *, path_prefix: str = "") 
                     f"发票须为 JSON 对象，实为 {type(obj).__name__}",
                     f"an invoice must be a JSON object, got {type(obj).__name__}",
                     expected="a JSON object",
+                )
+            ]
+        )
+    lines = obj.get("lines")
+    if isinstance(lines, list) and len(lines) > MAX_LINES:
+        # refused before validation: 200,000 bad lines would otherwise build 800,000 errors
+        raise InvalidInvoice(
+            [
+                issue(
+                    INVALID_FIELD,
+                    join_path(path_prefix, "lines"),
+                    f"明细行过多：{len(lines)} 行，上限 {MAX_LINES}",
+                    f"too many lines: {len(lines)}, at most {MAX_LINES}",
+                    expected=f"at most {MAX_LINES}",
                 )
             ]
         )

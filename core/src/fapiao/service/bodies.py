@@ -27,8 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from fapiao.errors import InvalidInvoice
 from fapiao.models import Delivery, Invoice
-from fapiao.rules import format_loc, issues_from_validation_error, load_json, parse_invoice
-from fapiao.rules.issues import INVALID_FIELD, issue
+from fapiao.rules import issues_from_validation_error, load_json, parse_invoice
 
 from .errors import Refused, issues_response
 from .schemas import RedReversalIn
@@ -82,7 +81,6 @@ async def _parse(request: Request, model: type[M]) -> M:
 def _parse_sync(raw: bytes, model: type[M]) -> M:
     try:
         value = load_json(raw)
-        _refuse_nul(value)
         if model is Invoice:
             # a non-object is passed as text, for the parser's own refusal of its type
             return cast(M, parse_invoice(value if isinstance(value, dict) else raw))
@@ -93,36 +91,6 @@ def _parse_sync(raw: bytes, model: type[M]) -> M:
         raise Refused(issues_response(list(exc.issues))) from None
     except ValidationError as exc:
         raise Refused(issues_response(issues_from_validation_error(exc))) from None
-
-
-def _refuse_nul(value: Any) -> None:
-    """Refuse a NUL character (``"\\u0000"``) in any key or string of a body.
-
-    Why here: the canonical models accept it, an invoice with one was issued, and a
-    PostgreSQL ledger cannot store it (the request then failed with a 500). It belongs in
-    the models' text fields, which the gateway cannot change; until it is there, the
-    gateway refuses it with the field named, before anything is recorded."""
-    todo: list[tuple[Any, tuple[int | str, ...]]] = [(value, ())]
-    while todo:
-        item, path = todo.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise InvalidInvoice(
-                    [
-                        issue(
-                            INVALID_FIELD,
-                            format_loc(path),
-                            "不允许 NUL 字符（\\u0000）",
-                            "the NUL character (\\u0000) is not allowed",
-                        )
-                    ]
-                )
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                todo.append((key, path))
-                todo.append((child, (*path, key)))
-        elif isinstance(item, list):
-            todo.extend((child, (*path, index)) for index, child in enumerate(item))
 
 
 def _body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
