@@ -122,8 +122,9 @@ def _signed_nuonuo_callback(vendor, content: object) -> tuple[dict, bytes, dict]
         {"c_status": "1", "c_orderno": "{order}", "c_kprq": "abc"},
         {"c_status": "1", "c_orderno": "{order}", "c_kprq": 10**30},
         "[" * 100_000 + "]" * 100_000,
+        {"c_status": "1", "c_fphm": "26310000000000000001"},
     ],
-    ids=["list", "string", "abc", "nan", "overflow", "date-abc", "date-huge", "deep"],
+    ids=["list", "string", "abc", "nan", "overflow", "date-abc", "date-huge", "deep", "no-order"],
 )
 async def test_signed_but_malformed_callbacks_are_refused_and_change_nothing(
     engine_env, content: object

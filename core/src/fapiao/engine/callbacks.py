@@ -37,6 +37,12 @@ class Callbacks:
         query: Mapping[str, str] | None,
     ) -> CallbackResult:
         result = self._verify(profile, headers, body, query)
+        if any(not (s.seller_tax_id and s.order_id) for s in result.statuses):
+            raise CallbackRejected(  # 4xx: the provider must not retry it forever
+                "a status without a seller tax ID or an order id",
+                message_zh="回调中的状态缺少销方税号或订单号",
+                provider=self.kernel.providers.provider_name(profile),
+            )
         if result.replay_id is not None:
             first = await self.kernel.ledger.claim_callback(
                 profile, result.replay_id, keep=result.replay_window_seconds
