@@ -147,3 +147,16 @@ async def test_healthz_is_answered_while_big_bodies_are_parsed(gateway) -> None:
     for answer in answers:
         assert answer.status_code == 422
         assert answer.json()["error"]["issues"][0]["code"] == "UNKNOWN_FIELD"
+
+
+async def test_a_10_mb_callback_is_refused_before_it_is_read(gateway) -> None:
+    """Issue 11: a 10 MB signed callback body was accepted; callbacks share the bound."""
+    async with gateway() as (_inst, _client, http):
+        size = 10 * 1024 * 1024
+        head = (
+            b"POST /callbacks/hz HTTP/1.1\r\nHost: service\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: " + str(size).encode() + b"\r\n\r\n"
+        )
+        answer = await _raw_exchange(str(http.base_url), head, [b"x" * 1024])
+        _too_large(answer, MAX_JSON_BYTES)
