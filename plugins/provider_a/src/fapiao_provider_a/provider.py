@@ -429,11 +429,34 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
         if not self._seen_callbacks.first_time(senid):
             raise self._rejected(f"replayed senid {senid}", "回调重放（senid 已处理）")
         fields = dict(parse_qsl(text, keep_blank_values=True))
+        try:
+            statuses = self._callback_statuses(fields)
+        except CallbackRejected:
+            raise
+        except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError) as exc:
+            # signed but unreadable (a provider bug, or a leaked key): the protocol's refusal
+            detail = f"{type(exc).__name__}: {str(exc)[:120]}"
+            raise self._rejected(
+                f"content unreadable ({detail})", "回调 content 无法解析"
+            ) from None
+        return CallbackResult(
+            statuses=statuses,
+            # the engine claims the senid in its ledger: a replay is refused by every process
+            replay_id=senid,
+            replay_window_seconds=2 * self.settings.callback_max_age_seconds,
+            response_status=200,
+            response_body=b'{"status":"0000","message":"\xe5\x90\x8c\xe6\xad\xa5\xe6\x88\x90\xe5\x8a\x9f"}',
+        )
+
+    def _callback_statuses(self, fields: Mapping[str, str]) -> tuple[InvoiceStatus, ...]:
+        """The statuses a verified callback's form fields carry (``content`` is JSON)."""
         operater = fields.get("operater", "")
         try:
             content = json.loads(fields.get("content") or "{}")
         except ValueError:
             raise self._rejected("content is not JSON", "回调 content 不是 JSON") from None
+        if not isinstance(content, dict):
+            raise self._rejected("content is not a JSON object", "回调 content 不是 JSON 对象")
         statuses: tuple[InvoiceStatus, ...] = ()
         if operater == "callback":
             status = mapping.status_from_callback(content, self.settings.user_tax)
@@ -454,14 +477,7 @@ class NuonuoProvider(ProviderBase[NuonuoSettings]):
                         raw_status=form.raw_status,
                     ),
                 )
-        return CallbackResult(
-            statuses=statuses,
-            # the engine claims the senid in its ledger: a replay is refused by every process
-            replay_id=senid,
-            replay_window_seconds=2 * self.settings.callback_max_age_seconds,
-            response_status=200,
-            response_body=b'{"status":"0000","message":"\xe5\x90\x8c\xe6\xad\xa5\xe6\x88\x90\xe5\x8a\x9f"}',
-        )
+        return statuses
 
     def _rejected(self, why_en: str, why_zh: str) -> CallbackRejected:
         return CallbackRejected(
