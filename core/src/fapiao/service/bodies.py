@@ -57,14 +57,33 @@ BODY_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def json_body(name: str) -> dict[str, Any]:
-    """OpenAPI for a body the endpoint parses itself (``name`` is one of ``BODY_MODELS``)."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+INVOICE_EXAMPLE: dict[str, Any] = {
+    "order_id": "SO-2026-0001",
+    "kind": "special",
+    "seller": {"name": "上海示例信息技术有限公司", "tax_id": "91310000MA1FL8XQ37"},
+    "buyer": {"name": "杭州示例数电科技有限公司", "tax_id": "91330100MA2H3X5K73"},
+    "lines": [
+        {
+            "name": "软件开发服务",
+            "tax_code": "3040201010000000000",
+            "amount": "12000.00",
+            "tax_rate": "0.06",
         }
-    }
+    ],
+}
+"""The README's invoice, as a caller in any language sends it (money as decimal strings)."""
+
+EXAMPLES: dict[str, dict[str, Any]] = {"Invoice": INVOICE_EXAMPLE}
+
+
+def json_body(name: str) -> dict[str, Any]:
+    """OpenAPI for a body the endpoint parses itself (``name`` is one of ``BODY_MODELS``),
+    with its example where there is one (generated clients and OpenAPI-driven testers use
+    it as the valid request)."""
+    content: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{name}"}}
+    if name in EXAMPLES:
+        content["example"] = EXAMPLES[name]
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}
 
 
 def parse_limiter() -> CapacityLimiter:
