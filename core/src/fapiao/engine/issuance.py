@@ -227,7 +227,7 @@ class Issuance:
                 raise
             if result.order_id != record.key.order_id:
                 result = result.model_copy(update={"order_id": record.key.order_id})
-            new = await kernel.apply(record, result, source)
+            new = await kernel.apply(record, result, source, requested=invoice)
             if new.state is S.FAILED:
                 raise error_from_record(new)
             return status_from_record(new, documents=result.documents, raw_status=result.raw_status)

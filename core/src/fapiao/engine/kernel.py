@@ -40,7 +40,7 @@ from fapiao.errors import (
     ProviderError,
 )
 from fapiao.masking import mask_tax_id
-from fapiao.models import InvoiceState, InvoiceStatus, Operation
+from fapiao.models import Invoice, InvoiceState, InvoiceStatus, Operation
 
 from .config import FapiaoConfig
 from .ledger import Ledger, LedgerRecord, RequestKey
@@ -220,11 +220,19 @@ class Kernel:
         self.changed(new, record.state)
         return new
 
-    async def apply(self, record: LedgerRecord, status: InvoiceStatus, source: str) -> LedgerRecord:
+    async def apply(
+        self,
+        record: LedgerRecord,
+        status: InvoiceStatus,
+        source: str,
+        *,
+        requested: Invoice | None = None,
+    ) -> LedgerRecord:
         """A provider's report (idempotent, never backwards), then the listeners. A report
         that cannot be true of this record (``report_checks``) changes nothing: it is noted
-        on the record for a person and the record is returned as it is."""
-        reason = disagreement(record, status)
+        on the record for a person and the record is returned as it is. ``requested`` is the
+        invoice itself when the caller holds it (spares rebuilding it from the payload)."""
+        reason = disagreement(record, status, requested)
         if reason is not None:
             return await self._reject_report(record, status, source, reason)
         new = await self.ledger.apply_status(record.key, status, source=source)

@@ -25,8 +25,12 @@ S = InvoiceState
 _NUMBERED = HAS_INVOICE_STATES | {S.CANCELLED}
 
 
-def disagreement(record: LedgerRecord, status: InvoiceStatus) -> str | None:
-    """Why ``status`` cannot be a true report about ``record``; ``None`` when it can."""
+def disagreement(
+    record: LedgerRecord, status: InvoiceStatus, requested: Invoice | None = None
+) -> str | None:
+    """Why ``status`` cannot be a true report about ``record``; ``None`` when it can.
+    ``requested`` is the invoice itself when the caller holds it (issuing): its totals are
+    then not rebuilt from the stored payload."""
     if (status.seller_tax_id, status.order_id) != (
         record.key.seller_tax_id,
         record.key.order_id,
@@ -37,10 +41,10 @@ def disagreement(record: LedgerRecord, status: InvoiceStatus) -> str | None:
         return f"a {kind} invoice reported for a {record.kind.value} request"
     if status.invoice_number is not None and status.state not in _NUMBERED:
         return f"an invoice number reported with state {status.state.value}"
-    return _amounts(record, status)
+    return _amounts(record, status, requested)
 
 
-def _amounts(record: LedgerRecord, status: InvoiceStatus) -> str | None:
+def _amounts(record: LedgerRecord, status: InvoiceStatus, requested: Invoice | None) -> str | None:
     reported = (status.total_amount, status.total_tax, status.total_with_tax)
     if all(value is None for value in reported):
         return None
@@ -51,7 +55,7 @@ def _amounts(record: LedgerRecord, status: InvoiceStatus) -> str | None:
             return f"a {sign} amount {value} reported for a {record.kind.value} invoice"
     if record.kind is not RequestKind.BLUE:
         return None
-    expected = _expected_totals(record)
+    expected = _expected_totals(record, requested)
     if expected is None:
         return None
     for name, value, want in zip(
@@ -63,7 +67,9 @@ def _amounts(record: LedgerRecord, status: InvoiceStatus) -> str | None:
     return None
 
 
-def _expected_totals(record: LedgerRecord) -> tuple[Decimal, Decimal, Decimal] | None:
+def _expected_totals(
+    record: LedgerRecord, requested: Invoice | None
+) -> tuple[Decimal, Decimal, Decimal] | None:
     """The totals the ledger knows: recorded ones, else those of the requested invoice."""
     if record.total_amount is not None and record.total_with_tax is not None:
         tax = record.total_tax if record.total_tax is not None else Decimal("0.00")
@@ -71,7 +77,8 @@ def _expected_totals(record: LedgerRecord) -> tuple[Decimal, Decimal, Decimal] |
     from fapiao.rules import compute_totals  # the rules' table loads on first use
 
     try:
-        totals = compute_totals(Invoice.model_validate(record.payload))
+        invoice = requested if requested is not None else Invoice.model_validate(record.payload)
+        totals = compute_totals(invoice)
     except (FapiaoError, ValueError):
         return None  # an old payload the rules no longer accept: nothing to compare with
     return totals.total_amount, totals.total_tax, totals.total_with_tax
